@@ -127,10 +127,13 @@ func (r *Report) Find(code string) *check.Finding {
 func WriteJSON(w io.Writer, r *Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	return enc.Encode(r)
 }
 
 // WriteJSONLine writes the report on a single line (JSON Lines, for scan).
 func WriteJSONLine(w io.Writer, r *Report) error {
-	return json.NewEncoder(w).Encode(r)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
 }

@@ -38,9 +38,9 @@ func WriteText(w io.Writer, r *Report, opt TextOptions) error {
 
 	subject := r.subject()
 	if r.OK {
-		fmt.Fprintf(&b, "%s %s\n", p.green("✓"), p.bold(Escape(subject+": "+r.okSentence())))
+		fmt.Fprintf(&b, "%s %s\n", p.green("✓"), p.bold(Escape(subject+" "+r.okSentence())))
 	} else {
-		fmt.Fprintf(&b, "%s %s\n", p.red("✗"), p.bold(Escape(subject+": "+lowerFirst(r.Verdict.Title))))
+		fmt.Fprintf(&b, "%s %s\n", p.red("✗"), p.bold(Escape(subject+" fails: "+lowerFirst(r.Verdict.Title))))
 		if r.Verdict.Summary != "" {
 			fmt.Fprintf(&b, "  %s\n", Escape(r.Verdict.Summary))
 		}
@@ -127,7 +127,7 @@ func evidenceLines(v any) []string {
 		if len(x) == 0 {
 			return []string{"(none)"}
 		}
-		return x
+		return wrapList(x)
 	case []int:
 		s := make([]string, len(x))
 		for i, n := range x {
@@ -139,7 +139,7 @@ func evidenceLines(v any) []string {
 		for i, n := range x {
 			s[i] = fmt.Sprint(n)
 		}
-		return s
+		return wrapList(s)
 	case float64:
 		return []string{fmt.Sprintf("%g", x)}
 	default:
@@ -190,5 +190,31 @@ func (r *Report) okSentence() string {
 	if r.OKSummary != "" {
 		return r.OKSummary
 	}
-	return "no problem found"
+	return "looks fine: no problem found"
+}
+
+// wrapList shows a list of words (algorithm names, ports) comma-separated
+// and wrapped, and a list of phrases one per line.
+func wrapList(items []string) []string {
+	for _, it := range items {
+		if strings.ContainsAny(it, " \t") {
+			return items
+		}
+	}
+	var lines []string
+	cur := ""
+	for i, it := range items {
+		if i < len(items)-1 {
+			it += ","
+		}
+		if cur != "" && len(cur)+1+len(it) > 76 {
+			lines = append(lines, cur)
+			cur = ""
+		}
+		if cur != "" {
+			cur += " "
+		}
+		cur += it
+	}
+	return append(lines, cur)
 }
