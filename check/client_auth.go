@@ -160,6 +160,18 @@ func Auth(f *probe.Facts) []Finding {
 			WithFix("Offer only the right key to this host.", cmds...))
 	case acc != nil:
 		// Accepted: nothing to report beyond key permissions.
+	case len(a.SHA1Only) > 0:
+		k := a.SHA1Only[0]
+		ev := []KV{E("key", k.String()), E("server_accepts", "ssh-rsa"), E("client_algorithms", nonNil(t.PubkeyAcceptedAlgorithms))}
+		if f.Banner != nil {
+			ev = append(ev, E("server_version", f.Banner.Ident))
+		}
+		out = append(out, New("auth.signature-algorithm",
+			fmt.Sprintf("The server accepts %s, but only with ssh-rsa (SHA-1) signatures, and this client allows only %s for RSA keys. ssh offers the key and is refused.", k.String(), strings.Join(sigAlgosFor(t.PubkeyAcceptedAlgorithms), ", ")), ev...).
+			WithFix("Best: use an Ed25519 key, or add rsa-sha2-512,rsa-sha2-256 to the server's PubkeyAcceptedAlgorithms. Meanwhile put ssh-rsa first for this host only ('^' prepends: with '+' ssh would still pick rsa-sha2-512 and be refused).",
+				"ssh -o PubkeyAcceptedAlgorithms=^ssh-rsa "+dest,
+				fmt.Sprintf("printf 'Host %s\\n    PubkeyAcceptedAlgorithms ^ssh-rsa\\n\\n' | cat - ~/.ssh/config > ~/.ssh/config.new && mv ~/.ssh/config.new ~/.ssh/config", t.Alias)).
+			WithWarning("ssh-rsa signatures use SHA-1, which is broken for collisions; enable them for this host only."))
 	case !slices.Contains(a.Methods, "publickey"):
 		if canPassword {
 			return out
@@ -222,7 +234,7 @@ func Auth(f *probe.Facts) []Finding {
 				fmt.Sprintf("ssh cannot even offer %s: the server accepts no signature algorithm this client allows for it (an old server that only knows ssh-rsa, SHA-1).", noSig[0]), ev...).
 				WithFix("Use an Ed25519 key for this server, or allow ssh-rsa for this host only.",
 					"ssh-keygen -t ed25519 -f ~/.ssh/id_ed25519",
-					"ssh -o PubkeyAcceptedAlgorithms=+ssh-rsa "+dest).
+					"ssh -o PubkeyAcceptedAlgorithms=^ssh-rsa "+dest).
 				WithWarning("ssh-rsa signatures use SHA-1; enable them for this host only and upgrade the server."))
 			if len(refused) == 0 {
 				break
@@ -340,4 +352,17 @@ func ordinal(n int) string {
 		suffix = "rd"
 	}
 	return fmt.Sprintf("%d%s", n, suffix)
+}
+
+func sigAlgosFor(accepted []string) []string {
+	var out []string
+	for _, a := range accepted {
+		if a == "rsa-sha2-512" || a == "rsa-sha2-256" || a == "ssh-rsa" {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return []string{"none"}
+	}
+	return out
 }

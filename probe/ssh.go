@@ -127,6 +127,10 @@ type AuthFacts struct {
 	Connections int
 	// Err is an unexpected error; empty when the probe finished.
 	Err string
+	// SHA1Only are RSA keys the server refused with the client's signature
+	// algorithms but accepts with ssh-rsa (SHA-1), which the client disables;
+	// nil when not asked.
+	SHA1Only []ClientKey
 	// Refused is why the probe stopped before authenticating (the host key
 	// gate); empty when it did not.
 	Refused string

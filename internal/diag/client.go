@@ -229,6 +229,37 @@ func Check(ctx context.Context, o CheckOptions) (*report.Report, *probe.Facts, e
 			return nil
 		},
 	})
+	if acc := sshf.Auth.Accepted(); acc == nil && sshf.Auth.Reached && !slices.Contains(t.PubkeyAcceptedAlgorithms, "ssh-rsa") {
+		// An RSA key may be authorized on a server that only verifies
+		// SHA-1 (ssh-rsa) signatures, which this client refuses to make: ask
+		// once more, for those keys only, naming ssh-rsa.
+		var rsa []probe.ClientKey
+		for _, r := range sshf.Auth.Keys {
+			if r.Key.Type == "ssh-rsa" && (r.Result == "refused" || r.Result == "no-signature-algorithm") {
+				rsa = append(rsa, r.Key)
+			}
+		}
+		if len(rsa) > 0 {
+			if c, b2, err := redial(ctx); err == nil {
+				again := probe.ProbeSSH(ctx, c, b2, probe.SSHOptions{
+					User: t.User, Timeout: timeout, KexAlgorithms: t.KexAlgorithms,
+					HostKeyAlgorithms: []string{sshf.HostKey.Type}, Ciphers: t.Ciphers, MACs: t.MACs,
+					PubkeyAlgorithms: []string{"ssh-rsa"}, Keys: rsa,
+					HostKeyGate: func(p *probe.PresentedKey) error {
+						if p.Fingerprint != sshf.HostKey.Fingerprint {
+							return errors.New("host key changed between connections")
+						}
+						return nil
+					},
+				})
+				for _, r := range again.Auth.Keys {
+					if r.Result == "accepted" {
+						sshf.Auth.SHA1Only = append(sshf.Auth.SHA1Only, r.Key)
+					}
+				}
+			}
+		}
+	}
 	f.SSH = &sshf
 	kexFindings := check.Kex(f)
 	if hasCode(kexFindings, "ssh.kex-mismatch") {
