@@ -130,4 +130,3 @@ func (e *env) color() bool {
 	}
 	return term.IsTerminal(int(f.Fd()))
 }
-

@@ -1,0 +1,2 @@
+// Package lab builds real hosts for sshdoctor's tests.
+package lab
