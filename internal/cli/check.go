@@ -22,6 +22,45 @@ type diagFlags struct {
 	sshConfig  string
 	timeout    durationFlag
 	ports      portList
+	// Set by check only.
+	extra  []string
+	v4, v6 bool
+}
+
+// checkOptions validates the diagnosing flags and turns them into the
+// options of a client diagnosis.
+func checkOptions(e *env, destination string, df diagFlags) (diag.CheckOptions, error) {
+	for _, f := range df.knownHosts {
+		if _, err := os.Stat(f); err != nil {
+			return diag.CheckOptions{}, usagef("give an existing known_hosts file", "cannot read --known-hosts %s: %v", f, errors.Unwrap(err))
+		}
+	}
+	for _, f := range df.identities {
+		if _, err := os.Stat(f); err != nil {
+			if _, err2 := os.Stat(f + ".pub"); err2 != nil {
+				return diag.CheckOptions{}, usagef("give an existing private key (or its .pub)", "cannot read identity file %s", f)
+			}
+		}
+	}
+	o := diag.CheckOptions{
+		Input: destination,
+		Dest: dest.Options{
+			ConfigFile: df.sshConfig, Port: int(df.port), User: df.user,
+			Identities: df.identities, Extra: df.extra, Env: e.getenv,
+		},
+		Timeout: time.Duration(df.timeout),
+		Ports:   df.ports,
+		Env:     e.getenv,
+	}
+	if df.knownHosts != nil {
+		o.KnownHosts = df.knownHosts
+	}
+	if df.v4 {
+		o.Dest.Family = 4
+	} else if df.v6 {
+		o.Dest.Family = 6
+	}
+	return o, nil
 }
 
 func (d *diagFlags) register(fs *flagSet) {
@@ -63,37 +102,12 @@ func runCheck(e *env, args []string) error {
 	if *v4 && *v6 {
 		return usagef("give -4 or -6, not both", "-4 and -6 exclude each other")
 	}
-	for _, f := range df.knownHosts {
-		if _, err := os.Stat(f); err != nil {
-			return usagef("give an existing known_hosts file", "cannot read --known-hosts %s: %v", f, errors.Unwrap(err))
-		}
+	df.extra, df.v4, df.v6 = opts, *v4, *v6
+	o, err := checkOptions(e, pos[0], df)
+	if err != nil {
+		return err
 	}
-	for _, f := range df.identities {
-		if _, err := os.Stat(f); err != nil {
-			if _, err2 := os.Stat(f + ".pub"); err2 != nil {
-				return usagef("give an existing private key (or its .pub)", "cannot read identity file %s", f)
-			}
-		}
-	}
-	o := diag.CheckOptions{
-		Input: pos[0],
-		Dest: dest.Options{
-			ConfigFile: df.sshConfig, Port: int(df.port), User: df.user,
-			Identities: df.identities, Extra: opts, Env: e.getenv,
-		},
-		Timeout: time.Duration(df.timeout),
-		Ports:   df.ports,
-		Login:   *login,
-		Env:     e.getenv,
-	}
-	if df.knownHosts != nil {
-		o.KnownHosts = df.knownHosts
-	}
-	if *v4 {
-		o.Dest.Family = 4
-	} else if *v6 {
-		o.Dest.Family = 6
-	}
+	o.Login = *login
 	r, _, err := diag.Check(e.ctx, o)
 	if err != nil {
 		var de *dest.Error

@@ -58,6 +58,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"check", "diagnose SSH to DESTINATION from this machine", runCheck},
+		{"fix", "plan, and with --apply carry out, the fixes for findings", runFix},
+		{"confirm", "keep a guarded change (run it from a new session)", runConfirm},
 		{"explain", "print the documentation of one finding code", runExplain},
 		{"version", "print the version", func(e *env, _ []string) error {
 			fmt.Fprintln(e.stdout, "sshdoctor", Version)

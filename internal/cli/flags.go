@@ -76,7 +76,6 @@ func (f *flagSet) convert(err error) error {
 
 func (f *flagSet) printHelp(w io.Writer) {
 	fmt.Fprintf(w, "Usage: %s\n\nFlags:\n", f.usage)
-	seen := map[*flag.Flag]bool{}
 	type entry struct{ names, usage string }
 	var entries []entry
 	byValue := map[flag.Value][]string{}
@@ -86,7 +85,6 @@ func (f *flagSet) printHelp(w io.Writer) {
 			order = append(order, fl.Value)
 		}
 		byValue[fl.Value] = append(byValue[fl.Value], fl.Name)
-		seen[fl] = true
 	})
 	for _, v := range order {
 		names := byValue[v]
@@ -102,6 +100,9 @@ func (f *flagSet) printHelp(w io.Writer) {
 		entries = append(entries, entry{strings.Join(parts, ", "), fl.Usage})
 	}
 	for _, e := range entries {
+		if e.usage == "" {
+			continue // internal flags (fix --watch)
+		}
 		fmt.Fprintf(w, "  %-24s %s\n", e.names, e.usage)
 	}
 }
