@@ -303,8 +303,8 @@ func Confirm(stateDir, id string) error {
 		if id != "" && j.M.ID != id {
 			continue
 		}
-		if j.M.Status != StatusAwaiting && !(j.M.Status == StatusApplying && !j.M.Deadline.IsZero()) {
-			continue
+		if j.M.Status != StatusAwaiting {
+			continue // only a verified, live change can be kept
 		}
 		j.M.Status = StatusConfirmed
 		if err := j.save(); err != nil {

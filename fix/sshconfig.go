@@ -20,10 +20,10 @@ import (
 // any Host line (which applies to every host and wins) sets the same
 // keyword: then text is unchanged and the caller must say so.
 func SetHostOption(text, alias, keyword, value string) (out string, conflict string) {
-	lines := strings.Split(text, "\n")
+	var lines []string
 	trailingNL := strings.HasSuffix(text, "\n")
-	if trailingNL {
-		lines = lines[:len(lines)-1]
+	if text != "" {
+		lines = strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	}
 	kw := strings.ToLower(keyword)
 	inBlock := false // inside any Host/Match block

@@ -131,7 +131,10 @@ func (j *Journal) undoEntry(ctx context.Context, e *Entry, o Options) error {
 			return os.Chown(s.Path, e.Meta.UID, e.Meta.GID)
 		}
 	case KindMkdir:
-		if e.Created {
+		// Not there before: remove it (a crash may have come between the
+		// mkdir and the journal noting it). os.Remove leaves a directory
+		// that has since filled up.
+		if e.Created || !e.Existed {
 			err := os.Remove(s.Path)
 			if errors.Is(err, os.ErrNotExist) {
 				return nil
