@@ -153,6 +153,7 @@ func Resolve(ctx context.Context, d Dest, o Options) (*Resolved, error) {
 	}
 	r := fromConfig(d, cfg, o)
 	r.Source = source
+	r.Notes = append(r.Notes, cfg[NotesKey]...)
 	if sshBin == "" || sshBin == "-" {
 		r.Notes = append(r.Notes, "ssh is not installed; the configuration was read by sshdoctor's own parser")
 	}
@@ -327,7 +328,7 @@ func tokenMap(r *Resolved, o Options) map[byte]string {
 		'i': strconv.Itoa(os.Getuid()),
 		'L': short,
 		'l': lhost,
-		'k': r.HostName,
+		'k': hostKeyAliasOr(r.Raw.Get("hostkeyalias"), r.Alias),
 	}
 }
 
@@ -353,6 +354,14 @@ func expand(s, home string, tokens map[byte]string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// hostKeyAliasOr is ssh's %k: the HostKeyAlias, or the host as typed.
+func hostKeyAliasOr(alias, host string) string {
+	if alias != "" && alias != "none" {
+		return alias
+	}
+	return host
 }
 
 func homeDir(env func(string) string) string {
