@@ -196,8 +196,8 @@ func killCgroup(dir string) {
 }
 
 // sweepCgroups removes the lab cgroups (under this process's own cgroup)
-// whose test binary no longer runs.
-func sweepCgroups() []error {
+// that stale says are leftovers.
+func sweepCgroups(stale func(name string) bool) []error {
 	parents, err := cgroupParents()
 	if err != nil {
 		return []error{err}
@@ -213,7 +213,7 @@ func sweepCgroups() []error {
 			if !e.IsDir() || !strings.HasPrefix(e.Name(), Prefix) {
 				continue
 			}
-			if owner, ok := ownerPID(e.Name()); ok && !pidAlive(owner) {
+			if stale(e.Name()) {
 				if err := removeCgroup(filepath.Join(p, e.Name())); err != nil {
 					errs = append(errs, err)
 				}

@@ -106,7 +106,8 @@ func (h *Host) Boot(t testing.TB, o ContainerOptions) *Container {
 		args = append(args, "--bind="+b)
 	}
 	args = append(args, "-b")
-	cg, err := newCgroup(c.Machine)
+	// Numbered, so that a test can boot the same host again.
+	cg, err := newCgroup(fmt.Sprintf("%s-ct%d", h.Name, nextSeq()))
 	if err != nil {
 		t.Fatalf("lab: %v", err)
 	}
@@ -298,4 +299,19 @@ func (c *Container) WriteFile(t testing.TB, p string, data []byte, mode os.FileM
 	if err := writeFileMode(full, data, mode); err != nil {
 		t.Fatalf("lab: container %s: %v", c.Machine, err)
 	}
+}
+
+// AuthorizeKey lets key log in as root over SSH: it writes
+// /root/.ssh/authorized_keys inside the container (modes 0700 and 0600, as
+// StrictModes wants), replacing what was there.
+func (c *Container) AuthorizeKey(t testing.TB, key *Key) {
+	t.Helper()
+	dir := c.Path("/root/.ssh")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatalf("lab: container %s: %v", c.Machine, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatalf("lab: container %s: %v", c.Machine, err)
+	}
+	c.WriteFile(t, "/root/.ssh/authorized_keys", []byte(key.AuthorizedLine+"\n"), 0o600)
 }

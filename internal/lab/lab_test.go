@@ -31,6 +31,7 @@ func requireSSH(t *testing.T) {
 }
 
 func TestPairTalksOverBothFamilies(t *testing.T) {
+	t.Parallel()
 	Require(t)
 	p := NewPair(t)
 	if p.Client.Name == p.Server.Name || !strings.HasPrefix(p.Server.Name, Prefix) {
@@ -66,6 +67,7 @@ func TestPairTalksOverBothFamilies(t *testing.T) {
 }
 
 func TestListenIsInsideTheNamespace(t *testing.T) {
+	t.Parallel()
 	Require(t)
 	p := NewPair(t)
 	// A listener on the server's loopback must not be reachable from the
@@ -88,6 +90,7 @@ func TestListenIsInsideTheNamespace(t *testing.T) {
 }
 
 func TestServeHandsOutBanner(t *testing.T) {
+	t.Parallel()
 	Require(t)
 	p := NewPair(t)
 	p.Server.Serve(t, 22, Send([]byte("HTTP/1.0 400 Bad Request\r\n\r\n")))
@@ -105,6 +108,7 @@ func TestServeHandsOutBanner(t *testing.T) {
 }
 
 func TestSSHDLogin(t *testing.T) {
+	t.Parallel()
 	requireSSH(t)
 	p := NewPair(t)
 	good := NewUserKey(t, "ed25519")
@@ -132,6 +136,7 @@ func TestSSHDLogin(t *testing.T) {
 }
 
 func TestSSHDOptions(t *testing.T) {
+	t.Parallel()
 	requireSSH(t)
 	p := NewPair(t)
 	key := NewUserKey(t, "rsa")
@@ -160,6 +165,7 @@ func TestSSHDOptions(t *testing.T) {
 }
 
 func TestStrictModesAcceptsLabFiles(t *testing.T) {
+	t.Parallel()
 	requireSSH(t)
 	p := NewPair(t)
 	key := NewUserKey(t, "ed25519")
@@ -186,6 +192,7 @@ func TestStrictModesAcceptsLabFiles(t *testing.T) {
 }
 
 func TestIPTablesRejectIsConnectionRefused(t *testing.T) {
+	t.Parallel()
 	requireSSH(t)
 	p := NewPair(t)
 	key := NewUserKey(t, "ed25519")
@@ -214,6 +221,7 @@ func TestIPTablesRejectIsConnectionRefused(t *testing.T) {
 }
 
 func TestNFTRejectIsNoRouteToHost(t *testing.T) {
+	t.Parallel()
 	requireSSH(t)
 	p := NewPair(t)
 	key := NewUserKey(t, "ed25519")
@@ -237,6 +245,7 @@ func TestNFTRejectIsNoRouteToHost(t *testing.T) {
 }
 
 func TestRoutedRejectComesFromRouter(t *testing.T) {
+	t.Parallel()
 	requireSSH(t)
 	r := NewRouted(t)
 	key := NewUserKey(t, "ed25519")
@@ -262,7 +271,20 @@ func TestRoutedRejectComesFromRouter(t *testing.T) {
 }
 
 func TestMTUBlackHole(t *testing.T) {
+	t.Parallel()
 	requireSSH(t)
+	for _, tc := range []struct {
+		mtu int
+		v6  bool
+	}{{576, false}, {1280, false}, {1280, true}} {
+		t.Run(fmt.Sprintf("mtu=%d,v6=%v", tc.mtu, tc.v6), func(t *testing.T) {
+			t.Parallel()
+			testMTUBlackHole(t, tc.mtu, tc.v6)
+		})
+	}
+}
+
+func testMTUBlackHole(t *testing.T, mtu int, v6 bool) {
 	r := NewRouted(t)
 	big := strings.Repeat("x", 64<<10)
 	ln := r.Server.Serve(t, 0, func(c net.Conn) {
@@ -277,38 +299,42 @@ func TestMTUBlackHole(t *testing.T) {
 		}
 		io.Copy(io.Discard, c)
 	})
-	dst := netip.AddrPortFrom(r.Server.Addr4, uint16(ln.Addr().(*net.TCPAddr).Port)).String()
-	ask := func(what string, wait time.Duration) (int, error) {
+	dst, iptables, dropped := r.Server.Addr4, r.Router.IPTables, "fragmentation-needed"
+	if v6 {
+		dst, iptables, dropped = r.Server.Addr6, r.Router.IP6Tables, "packet-too-big"
+	}
+	addr := netip.AddrPortFrom(dst, uint16(ln.Addr().(*net.TCPAddr).Port)).String()
+	ask := func(what string, size int, wait time.Duration) (int, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		c, err := r.Client.DialContext(ctx, "tcp", dst)
+		c, err := r.Client.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return 0, err
 		}
 		defer c.Close()
 		io.WriteString(c, what+"\n")
 		c.SetReadDeadline(time.Now().Add(wait))
-		n, err := io.ReadFull(c, make([]byte, map[string]int{"big": len(big), "small": 6}[what]))
-		return n, err
+		return io.ReadFull(c, make([]byte, size))
 	}
-	if n, err := ask("big", 10*time.Second); err != nil {
+	if n, err := ask("big", len(big), 10*time.Second); err != nil {
 		t.Fatalf("before the black hole, a big answer did not arrive: %d bytes, %v", n, err)
 	}
-	r.MTUBlackHole(t, 1280)
-	if n, err := ask("small", 10*time.Second); err != nil {
+	r.MTUBlackHole(t, mtu)
+	if n, err := ask("small", 6, 10*time.Second); err != nil {
 		t.Fatalf("small answers must still pass the black hole: %d bytes, %v", n, err)
 	}
 	// The wait only bounds how long to watch for data that must not come.
-	if n, err := ask("big", 3*time.Second); err == nil {
+	if n, err := ask("big", len(big), 3*time.Second); err == nil {
 		t.Fatalf("a big answer (%d bytes) crossed the black hole", n)
 	}
-	out := r.Router.IPTables(t, "-L", "OUTPUT", "-v", "-n", "-x")
+	out := iptables(t, "-L", "OUTPUT", "-v", "-n", "-x")
 	if !strings.Contains(out, "DROP") || strings.Contains(out, " 0 DROP") {
-		t.Errorf("the router dropped no fragmentation-needed error:\n%s", out)
+		t.Errorf("the router dropped no %s error:\n%s", dropped, out)
 	}
 }
 
 func TestCleanupLeavesNothing(t *testing.T) {
+	t.Parallel()
 	requireSSH(t)
 	var names []string
 	var pids []int
@@ -345,6 +371,7 @@ func TestCleanupLeavesNothing(t *testing.T) {
 }
 
 func TestSweepRemovesOnlyDeadOwnersLeftovers(t *testing.T) {
+	t.Parallel()
 	Require(t, "sleep")
 	// A PID that surely belongs to nobody now: a process that has exited.
 	dead := exec.Command("true")
@@ -402,6 +429,7 @@ func TestSweepRemovesOnlyDeadOwnersLeftovers(t *testing.T) {
 }
 
 func TestNewUserKeyFiles(t *testing.T) {
+	t.Parallel()
 	for _, typ := range []string{"ed25519", "ecdsa", "rsa", "ssh-ed25519"} {
 		k := NewUserKey(t, typ)
 		for path, mode := range map[string]os.FileMode{k.PrivPath: 0o600, k.PubPath: 0o644} {
@@ -432,6 +460,7 @@ func TestNewUserKeyFiles(t *testing.T) {
 }
 
 func TestRunToolInsideHost(t *testing.T) {
+	t.Parallel()
 	Require(t, "go")
 	p := NewPair(t)
 	stdout, stderr, exit := p.Client.RunTool(t, nil, "explain", "tcp.refused")

@@ -43,7 +43,7 @@ func Require(t testing.TB, tools ...string) {
 		t.Skip(msg)
 	}
 	sweepOnce.Do(func() {
-		if err := Sweep(); err != nil {
+		if err := sweep(true); err != nil {
 			t.Logf("lab: sweeping leftovers of earlier runs: %v", err)
 		}
 	})

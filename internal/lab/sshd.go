@@ -132,6 +132,10 @@ func (h *Host) StartSSHD(t testing.TB, o SSHDOptions) *SSHD {
 		"PasswordAuthentication no",
 		"KbdInteractiveAuthentication no",
 		"LogLevel VERBOSE",
+		// Debian's bash reads ~/.bashrc for ssh commands when SHLVL is
+		// unset; root's .bashrc on the test machine is not the lab's
+		// business (on this one it takes a second).
+		"SetEnv SHLVL=1",
 	}, hostKeyLines...)))
 	cfg.WriteString(joinLines(o.Match))
 	if err := writeFileMode(s.ConfigPath, []byte(cfg.String()), 0o644); err != nil {
@@ -187,6 +191,8 @@ type SSHError struct {
 	Output   string   // ssh's stdout and stderr, e.g. "ssh: connect to host 10.1.2.2 port 22: Connection refused"
 }
 
+// Error gives ssh's exit status and what it printed, which is what tests
+// match ("Connection refused", "Permission denied (publickey)").
 func (e *SSHError) Error() string {
 	return fmt.Sprintf("lab: ssh exited with status %d: %s", e.ExitCode, strings.TrimSpace(e.Output))
 }

@@ -15,12 +15,22 @@ import (
 
 // Sweep removes what crashed earlier runs of lab tests left behind:
 // containers and network namespaces whose names start with Prefix (killing
-// every process still inside them first), their directories under RunDir,
-// and the binaries Tool built. It only touches names this package makes,
+// every process still inside them first), the containers' cgroups, the
+// directories under RunDir, and the binaries Tool built. It only touches names this package makes,
 // and only those whose test binary, the PID in the name, no longer runs, so
 // it is safe while other test binaries use the lab. Require calls it once
 // per test binary.
-func Sweep() error {
+func Sweep() error { return sweep(false) }
+
+// sweep is Sweep; with ownPID it also removes namespaces, containers and
+// cgroups named after this very process. Those can only be stale (a run
+// before a reboot that had the same PID, /run being on disk here), and only
+// before this process has made any, which is when Require calls it.
+func sweep(ownPID bool) error {
+	stale := func(name string) bool {
+		owner, ok := ownerPID(name)
+		return ok && (!pidAlive(owner) || ownPID && owner == os.Getpid())
+	}
 	var errs []error
 	// Containers first: their processes are in the namespaces, but the
 	// systemd-nspawn process that supervises each one is not.
@@ -42,7 +52,7 @@ func Sweep() error {
 			if !ok {
 				continue
 			}
-			if owner, ok := ownerPID(machine); ok && !pidAlive(owner) {
+			if stale(machine) && pid != os.Getpid() {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
@@ -55,24 +65,29 @@ func Sweep() error {
 		if !strings.HasPrefix(e.Name(), Prefix) {
 			continue
 		}
-		if owner, ok := ownerPID(e.Name()); ok && !pidAlive(owner) {
+		if stale(e.Name()) {
 			if err := deleteNetns(e.Name()); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
-	errs = append(errs, sweepCgroups()...)
-	errs = append(errs, sweepDirs(RunDir, "")...)
-	errs = append(errs, sweepDirs(os.TempDir(), "sshdoctor-lab-tool-")...)
+	errs = append(errs, sweepCgroups(stale)...)
+	errs = append(errs, sweepDirs(RunDir, "", stale)...)
+	// Tool may build while Require sweeps, so its directory counts as stale
+	// only once its owner is gone.
+	errs = append(errs, sweepDirs(os.TempDir(), "sshdoctor-lab-tool-", func(name string) bool {
+		owner, ok := ownerPID(name)
+		return ok && !pidAlive(owner)
+	})...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("lab: sweep: %w", err)
 	}
 	return nil
 }
 
-// sweepDirs removes the entries of dir named prefix+"<pid>-..." whose PID
-// no longer runs.
-func sweepDirs(dir, prefix string) []error {
+// sweepDirs removes the entries of dir named prefix+"<pid>-..." that stale
+// says are leftovers.
+func sweepDirs(dir, prefix string, stale func(name string) bool) []error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -86,7 +101,7 @@ func sweepDirs(dir, prefix string) []error {
 		if !ok {
 			continue
 		}
-		if owner, ok := ownerPID(rest); ok && !pidAlive(owner) {
+		if stale(rest) {
 			if err := removeTree(filepath.Join(dir, e.Name())); err != nil {
 				errs = append(errs, err)
 			}

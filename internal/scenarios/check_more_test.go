@@ -96,7 +96,7 @@ func TestCheckKexStalledByMTUBlackHole(t *testing.T) {
 		"KexAlgorithms curve25519-sha256", "Ciphers chacha20-poly1305@openssh.com",
 		"MACs hmac-sha2-256-etm@openssh.com", "HostKeyAlgorithms rsa-sha2-512",
 	}})
-	ipv4BlackHole(t, n, 576)
+	n.MTUBlackHole(t, 576)
 	r, code := run(t, n.Client, nil, append(noKeys(t), "--timeout", "2s", "root@"+n.Server.Addr4.String())...)
 	ev := verdict(t, r, code, "ssh.kex-stalled")
 	if !strings.Contains(fmt.Sprint(ev["waited_for"]), "reply") {
@@ -208,15 +208,3 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func sleep() { time.Sleep(25 * time.Millisecond) }
-
-// ipv4BlackHole is lab.Routed.MTUBlackHole for IPv4 alone, so that the MTU
-// can go below IPv6's minimum of 1280: the client's link gets mtu, the
-// client keeps advertising a full-size MSS, and the router drops the
-// "fragmentation needed" errors that would fix it.
-func ipv4BlackHole(t *testing.T, n *lab.Routed, mtu int) {
-	m := fmt.Sprint(mtu)
-	n.Client.Run(t, "ip", "link", "set", n.Client.Link, "mtu", m)
-	n.Router.Run(t, "ip", "link", "set", n.Router.Link, "mtu", m)
-	n.Client.Run(t, "ip", "route", "replace", "default", "via", n.Router.Addr4.String(), "dev", n.Client.Link, "advmss", "1460")
-	n.Router.IPTables(t, "-A", "OUTPUT", "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP")
-}
