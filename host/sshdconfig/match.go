@@ -1,0 +1,379 @@
+package sshdconfig
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// Conn describes a connection, for evaluating Match blocks: the -C of
+// `sshd -T`. A zero field means unknown, and a criterion on an unknown field
+// does not match, as in sshd's test mode.
+type Conn struct {
+	// User is the login name; empty means unknown.
+	User string
+	// Groups are the user's groups (primary and supplementary), for Match
+	// Group. Nil means the user has no groups or does not exist.
+	Groups []string
+	// Host is what Match Host compares with. sshd uses the client's address
+	// here unless UseDNS is yes (see ConnFor); empty means unknown.
+	Host string
+	// Addr is the client's address; empty means unknown.
+	Addr string
+	// LocalAddr and LocalPort are the server's end of the connection;
+	// empty and 0 mean unknown.
+	LocalAddr string
+	LocalPort int
+	// RDomain is the routing domain; empty means unknown.
+	RDomain string
+}
+
+// matchAttrs maps Match criteria to their canonical spelling.
+var matchAttrs = map[string]string{
+	"user": "User", "group": "Group", "host": "Host", "address": "Address",
+	"localaddress": "LocalAddress", "localport": "LocalPort", "rdomain": "RDomain",
+}
+
+// parseMatch parses the rest of a Match line like match_cfg_line in syntax
+// mode: it tokenizes with strdelim (so "User=alice" works) and checks what
+// sshd checks at startup.
+func parseMatch(rest string) (*MatchBlock, *lineProblem) {
+	blk := &MatchBlock{Text: "Match " + rest}
+	bad := func(why string) (*MatchBlock, *lineProblem) {
+		return nil, &lineProblem{reason: "Bad Match condition", fatal: true, hint: why}
+	}
+	cp, live := rest, true
+	next := func() (string, bool) {
+		if !live {
+			return "", false
+		}
+		tok, r, more, unterminated := strdelim(cp)
+		if unterminated {
+			live = false
+			return "", false
+		}
+		cp, live = r, more
+		return tok, true
+	}
+	attributes := 0
+	for {
+		attrib, ok := next()
+		if !ok || attrib == "" || attrib[0] == '#' {
+			break
+		}
+		attributes++
+		if strings.EqualFold(attrib, "all") {
+			arg, ok := next()
+			if attributes > 1 || (ok && arg != "" && arg[0] != '#') {
+				return bad("'all' cannot be combined with other Match attributes")
+			}
+			blk.All = true
+			return blk, nil
+		}
+		arg, ok := next()
+		if !ok || arg == "" || arg[0] == '#' {
+			return bad("Missing Match criteria for " + attrib)
+		}
+		name, known := matchAttrs[strings.ToLower(attrib)]
+		if !known {
+			return bad("Unsupported Match attribute " + attrib)
+		}
+		switch name {
+		case "Address", "LocalAddress":
+			if AddrMatchList("", arg) != 0 {
+				return nil, &lineProblem{reason: fmt.Sprintf("Invalid Match %s argument '%s'", strings.ToLower(name), arg),
+					style: styleAtLine, fatal: true}
+			}
+		case "LocalPort":
+			if a2port(arg) == -1 {
+				return bad(fmt.Sprintf("Invalid LocalPort '%s' on Match line", arg))
+			}
+		}
+		blk.Criteria = append(blk.Criteria, Criterion{Attr: name, Patterns: arg})
+	}
+	if attributes == 0 {
+		return bad("One or more attributes required for Match")
+	}
+	return blk, nil
+}
+
+// matches evaluates the block for a connection; conn nil is sshd's startup
+// pass, where only Match All is active.
+func (b *MatchBlock) matches(conn *Conn) bool {
+	if b.All {
+		return true
+	}
+	if conn == nil {
+		return false
+	}
+	for _, c := range b.Criteria {
+		if !c.matches(conn) {
+			return false
+		}
+	}
+	return true
+}
+
+// Matches reports whether the block applies to a connection.
+func (b *MatchBlock) Matches(conn Conn) bool { return b.matches(&conn) }
+
+func (c Criterion) matches(conn *Conn) bool {
+	switch c.Attr {
+	case "User":
+		return conn.User != "" && MatchPatternList(conn.User, c.Patterns, false) == 1
+	case "Group":
+		return conn.User != "" && groupListMatch(conn.Groups, c.Patterns)
+	case "Host":
+		return conn.Host != "" && MatchPatternList(strings.ToLower(conn.Host), c.Patterns, true) == 1
+	case "Address":
+		return conn.Addr != "" && AddrMatchList(conn.Addr, c.Patterns) == 1
+	case "LocalAddress":
+		return conn.LocalAddr != "" && AddrMatchList(conn.LocalAddr, c.Patterns) == 1
+	case "LocalPort":
+		return conn.LocalPort != 0 && a2port(c.Patterns) == conn.LocalPort
+	case "RDomain":
+		return conn.RDomain != "" && MatchPatternList(conn.RDomain, c.Patterns, false) == 1
+	}
+	return false
+}
+
+// groupListMatch is ga_match_pattern_list: a negated match on any group
+// wins over a positive match on another.
+func groupListMatch(groups []string, patterns string) bool {
+	found := false
+	for _, g := range groups {
+		switch MatchPatternList(g, patterns, false) {
+		case -1:
+			return false
+		case 1:
+			found = true
+		}
+	}
+	return found
+}
+
+// MatchPattern matches s against a pattern with sshd's wildcards: '*' for
+// any run of characters, '?' for one. It is match.c's match_pattern, done
+// with backtracking over the last '*' only, so that hostile patterns cost
+// linear time instead of exponential.
+func MatchPattern(s, pattern string) bool {
+	si, pi := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(pattern) && pattern[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case pi < len(pattern) && (pattern[pi] == '?' || pattern[pi] == s[si]):
+			si++
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(pattern) && pattern[pi] == '*' {
+		pi++
+	}
+	return pi == len(pattern)
+}
+
+// MatchPatternList matches s against a comma-separated list of patterns,
+// each possibly negated with '!'. It returns 1 for a positive match, -1 when
+// a negated pattern matches (which wins), and 0 for no match: so "!root"
+// alone matches nobody, and excluding root takes "*,!root". With lower, the
+// patterns are compared in lower case (for host names).
+func MatchPatternList(s, patterns string, lower bool) int {
+	got := 0
+	for _, sub := range strings.Split(patterns, ",") {
+		neg := strings.HasPrefix(sub, "!")
+		if neg {
+			sub = sub[1:]
+		}
+		if len(sub) >= 1023 {
+			// match.c copies each pattern into a 1024-byte buffer and
+			// gives up on longer ones.
+			return 0
+		}
+		if lower {
+			sub = strings.ToLower(sub)
+		}
+		if MatchPattern(s, sub) {
+			if neg {
+				return -1
+			}
+			got = 1
+		}
+	}
+	return got
+}
+
+// AddrMatchList matches an address against a list of CIDR blocks and
+// wildcard patterns, each possibly negated, like addrmatch.c's
+// addr_match_list. It returns 1 for a match, 0 for none, -1 for a negated
+// match and -2 for a list that does not parse (an empty entry, or a network
+// with host bits set such as 10.1.2.3/8). An empty addr only validates the
+// list.
+func AddrMatchList(addr, list string) int {
+	var try netip.Addr
+	if addr != "" {
+		a, err := netip.ParseAddr(addr)
+		if err != nil {
+			return 0
+		}
+		try = a
+	}
+	ret := 0
+	for _, entry := range strings.Split(list, ",") {
+		neg := strings.HasPrefix(entry, "!")
+		if neg {
+			entry = entry[1:]
+		}
+		if entry == "" {
+			return -2
+		}
+		found := false
+		prefix, r := parseCIDR(entry)
+		switch r {
+		case -2:
+			return -2
+		case 0:
+			found = addr != "" && try.Is4() == prefix.Addr().Is4() && prefix.Contains(try.WithZone(""))
+		default:
+			found = addr != "" && MatchPattern(addr, entry)
+		}
+		if found {
+			if neg {
+				return -1
+			}
+			ret = 1
+		}
+	}
+	return ret
+}
+
+// parseCIDR is addr_pton_cidr: 0 and the prefix for "a.b.c.d[/n]" or
+// "v6[/n]", -1 for something else (a wildcard pattern), -2 for a mask too
+// long for the family or host bits set.
+func parseCIDR(s string) (netip.Prefix, int) {
+	if len(s) >= 64 {
+		return netip.Prefix{}, -1
+	}
+	addrPart, maskPart, hasMask := strings.Cut(s, "/")
+	bits := -1
+	if hasMask {
+		if maskPart == "" || maskPart[0] < '0' || maskPart[0] > '9' {
+			return netip.Prefix{}, -1
+		}
+		n, err := strconv.ParseUint(maskPart, 10, 32)
+		if err != nil || n > 128 {
+			return netip.Prefix{}, -1
+		}
+		bits = int(n)
+	}
+	a, err := netip.ParseAddr(addrPart)
+	if err != nil {
+		return netip.Prefix{}, -1
+	}
+	a = a.WithZone("")
+	if bits < 0 {
+		bits = a.BitLen()
+	}
+	if bits > a.BitLen() {
+		return netip.Prefix{}, -2
+	}
+	p := netip.PrefixFrom(a, bits)
+	if p.Masked().Addr() != a {
+		return netip.Prefix{}, -2
+	}
+	return p, 0
+}
+
+// a2port is misc.c's a2port: a number from 0 to 65535 or a service name
+// from the services database; -1 when neither.
+func a2port(s string) int {
+	if n, ok := strtonum(s, 0, 65535); ok == "" {
+		return int(n)
+	}
+	if s == "" {
+		return -1
+	}
+	if p, err := net.LookupPort("tcp", s); err == nil {
+		return p
+	}
+	return -1
+}
+
+// strtonum is OpenBSD's strtonum: it returns the number, or the error word
+// sshd prints ("invalid", "too small", "too large").
+func strtonum(s string, lo, hi int64) (int64, string) {
+	t := strings.TrimLeft(s, " \t\n\v\f\r")
+	n, err := strconv.ParseInt(strings.TrimPrefix(t, "+"), 10, 64)
+	if t == "" || strings.HasPrefix(t, "+-") || strings.HasPrefix(t, "++") {
+		return 0, "invalid"
+	}
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			if strings.HasPrefix(t, "-") {
+				return 0, "too small"
+			}
+			return 0, "too large"
+		}
+		return 0, "invalid"
+	}
+	if n < lo {
+		return 0, "too small"
+	}
+	if n > hi {
+		return 0, "too large"
+	}
+	return n, ""
+}
+
+// MatchUser is match.c's match_user for AllowUsers and DenyUsers: pattern
+// is "user" or "user@host", the user part a single wildcard pattern and the
+// host part a pattern list matched against both the host name and the
+// address (a CIDR block only against the address). It returns 1 for a
+// match, 0 for none and -1 for a pattern whose host part does not parse.
+// With user, host and addr all empty it only validates the pattern.
+func MatchUser(user, host, addr, pattern string) int {
+	u, h, hasHost := strings.Cut(pattern, "@")
+	if user == "" && host == "" && addr == "" {
+		// sshd's validation mode: only the host part can be invalid.
+		if hasHost && matchHostAndIP("", "", h) < 0 {
+			return -1
+		}
+		return 0
+	}
+	if !hasHost {
+		if MatchPattern(user, pattern) {
+			return 1
+		}
+		return 0
+	}
+	if !MatchPattern(user, u) {
+		return 0
+	}
+	return matchHostAndIP(host, addr, h)
+}
+
+// matchHostAndIP is match_host_and_ip.
+func matchHostAndIP(host, addr, patterns string) int {
+	mip := AddrMatchList(addr, patterns)
+	switch {
+	case mip == -2:
+		return -1
+	case host == "" || addr == "" || mip == -1:
+		return 0
+	}
+	mhost := MatchPatternList(strings.ToLower(host), patterns, true)
+	if mhost == -1 || (mhost == 0 && mip == 0) {
+		return 0
+	}
+	return 1
+}
