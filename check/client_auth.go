@@ -140,7 +140,7 @@ func Auth(f *probe.Facts) []Finding {
 			}
 		}
 		pos := slices.IndexFunc(a.Keys, func(r probe.KeyResult) bool { return r.Key.Fingerprint == acc.Key.Fingerprint }) + 1
-		maxTries := a.RefusedBeforeDisconnect + 1 // the query the server cut off was its last
+		maxTries := a.RefusedBeforeDisconnect
 		ev := []KV{E("accepted_key", acc.Key.String()), E("position", pos), E("keys_offered", len(a.Keys)),
 			E("refused_before_disconnect", a.RefusedBeforeDisconnect), E("max_auth_tries_inferred", maxTries)}
 		if len(a.Disconnects) > 0 {
@@ -197,9 +197,9 @@ func Auth(f *probe.Facts) []Finding {
 				"The server wants a public key, but PubkeyAuthentication is off in this client's configuration.", methodsEv).
 				WithFix("Turn public-key authentication back on for this host.", "ssh -o PubkeyAuthentication=yes "+dest))
 		}
-	case len(f.Keys.Keys) == 0:
+	case f.Keys == nil || len(f.Keys.Keys) == 0:
 		ev := []KV{methodsEv, E("identity_files", nonNil(t.IdentityFiles))}
-		if f.Keys.AgentErr != "" {
+		if f.Keys != nil && f.Keys.AgentErr != "" {
 			ev = append(ev, E("agent", f.Keys.AgentErr))
 		}
 		fd := New("auth.no-keys",
@@ -271,8 +271,11 @@ func Auth(f *probe.Facts) []Finding {
 		if len(refused) == 1 {
 			which = "the only key"
 		}
-		fd := New("auth.key-not-accepted",
-			fmt.Sprintf("The server refuses %s ssh would offer for user %s: none is in that user's authorized_keys (or the server ignores the file).", which, t.User), ev...).
+		detail := fmt.Sprintf("The server refuses %s ssh would offer for user %s: none is in that user's authorized_keys (or the server ignores the file).", which, t.User)
+		if len(refused) == 0 {
+			detail = fmt.Sprintf("The server cut the connection before it answered for any of the %d keys ssh would offer for user %s.", len(untried), t.User)
+		}
+		fd := New("auth.key-not-accepted", detail, ev...).
 			WithFix("Install your public key for this user, or connect as the user that has it; on the server, sshdoctor names the reason.",
 				"ssh-copy-id -i "+pub+" "+dest,
 				fmt.Sprintf("sshdoctor server --user %s --key %s   # on the server, with your public key", t.User, "KEY.pub"))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/sshdoctor/sshdoctor/probe"
 )
 
@@ -56,9 +58,13 @@ func HostKey(f *probe.Facts) []Finding {
 	}
 	p := f.SSH.HostKey
 	kh := f.KnownHosts
-	marshal := p.Key.Marshal()
-	// A certificate is compared with plain entries by its underlying type.
-	baseType := strings.Replace(p.Type, "-cert-v01@openssh.com", "", 1)
+	// A certificate is judged by its CA and, as ssh falls back to it when
+	// no CA is trusted, by the plain key it certifies.
+	plain := p.Key
+	if c, ok := p.Key.(*ssh.Certificate); ok {
+		plain = c.Key
+	}
+	baseType := plain.Type()
 	name := ""
 	if len(kh.Names) > 0 {
 		name = kh.Names[0]
@@ -67,22 +73,26 @@ func HostKey(f *probe.Facts) []Finding {
 	if p.IsCert {
 		ev = append(ev, E("certificate_ca", p.CAFingerprint))
 	}
+	same := func(a, b ssh.PublicKey) bool { return a != nil && b != nil && bytes.Equal(a.Marshal(), b.Marshal()) }
+	// @revoked wins wherever it is in the files.
+	for _, m := range kh.Matches {
+		if m.Marker == "@revoked" && (same(m.Key, p.Key) || same(m.Key, plain) || same(m.Key, p.CAKey)) {
+			ev = append(ev, E("revoked_at", fmt.Sprintf("%s:%d", m.File, m.Line)))
+			return []Finding{New("hostkey.revoked",
+				fmt.Sprintf("%s presents the %s key %s, which %s:%d marks @revoked.", name, p.Type, p.Fingerprint, m.File, m.Line), ev...).
+				WithFix("Do not connect; ask the server's administrator for its new host key.")}
+		}
+	}
 	var sameType, otherType []probe.KnownHost
 	for _, m := range kh.Matches {
 		switch m.Marker {
 		case "@revoked":
-			if bytes.Equal(m.Key.Marshal(), marshal) || (p.CAKey != nil && bytes.Equal(m.Key.Marshal(), p.CAKey.Marshal())) {
-				ev = append(ev, E("revoked_at", fmt.Sprintf("%s:%d", m.File, m.Line)))
-				return []Finding{New("hostkey.revoked",
-					fmt.Sprintf("%s presents the %s key %s, which %s:%d marks @revoked.", name, p.Type, p.Fingerprint, m.File, m.Line), ev...).
-					WithFix("Do not connect; ask the server's administrator for its new host key.")}
-			}
 		case "@cert-authority":
-			if p.CAKey != nil && bytes.Equal(m.Key.Marshal(), p.CAKey.Marshal()) {
+			if p.IsCert && same(m.Key, p.CAKey) {
 				return nil // trusted through the CA
 			}
 		default:
-			if bytes.Equal(m.Key.Marshal(), marshal) {
+			if same(m.Key, plain) {
 				return nil
 			}
 			if m.Key.Type() == baseType {

@@ -197,7 +197,7 @@ func Kex(f *probe.Facts) []Finding {
 	}
 	ev := []KV{}
 	if f.Banner != nil {
-		ev = append(ev, E("server", escape.String(f.Banner.Ident)))
+		ev = append(ev, E("server_version", escape.String(f.Banner.Ident)))
 	}
 	if k.Err != "" {
 		ev = append(ev, E("error", k.Err))
@@ -205,12 +205,13 @@ func Kex(f *probe.Facts) []Finding {
 	switch {
 	case k.TimedOut && !k.GotReply:
 		stage := "the key exchange reply (the largest packet of the handshake)"
+		detail := "The server identified itself and the algorithms match, but " + stage + " never arrived: a path-MTU black hole is the prime suspect."
 		if k.Server == nil {
 			stage = "the server's KEXINIT (about a kilobyte)"
+			detail = "The server identified itself, but " + stage + ", the first large packet, never arrived: a path-MTU black hole is the prime suspect."
 		}
 		ev = append(ev, E("waited_for", stage), E("bytes_after_kexinit", k.BytesAfterKexInit))
-		return []Finding{New("ssh.kex-stalled",
-			fmt.Sprintf("The server identified itself and the algorithms match, but %s never arrived: a path-MTU black hole is the prime suspect.", stage), ev...).
+		return []Finding{New("ssh.kex-stalled", detail, ev...).
 			WithFix("Let ICMP 'fragmentation needed' through, clamp the MSS, or test with a lower MTU on this side.",
 				"ip route get "+hostOf(f),
 				"sudo ip link set dev IFACE mtu 1400   # IFACE from the line above; undo afterwards",
@@ -269,9 +270,8 @@ func kexMismatch(f *probe.Facts, s *probe.KexInit) []Finding {
 		}
 		pick := ""
 		for _, a := range c.server {
-			if supported == nil || slices.Contains(supported, a) {
+			if (supported == nil || slices.Contains(supported, a)) && (pick == "" || weakness(a) < weakness(pick)) {
 				pick = a
-				break
 			}
 		}
 		ev := []KV{E("category", c.name), E("client", c.client), E("server", c.server)}
@@ -294,6 +294,20 @@ func kexMismatch(f *probe.Facts, s *probe.KexInit) []Finding {
 			WithWarning(algoWarning(pick)))
 	}
 	return out
+}
+
+// weakLegacy ranks the legacy algorithms a mismatch fix may enable, best
+// first; anything not listed is current and ranks before them all.
+var weakLegacy = []string{
+	"diffie-hellman-group14-sha256", "diffie-hellman-group16-sha512", "diffie-hellman-group-exchange-sha256",
+	"diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1", "diffie-hellman-group1-sha1",
+	"rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "ssh-rsa-cert-v01@openssh.com", "ssh-dss", "ssh-dss-cert-v01@openssh.com",
+	"aes256-ctr", "aes128-ctr", "aes256-cbc", "aes192-cbc", "aes128-cbc", "3des-cbc", "blowfish-cbc", "cast128-cbc", "arcfour256", "arcfour128", "arcfour",
+	"hmac-sha2-512", "hmac-sha2-256", "hmac-sha1", "hmac-sha1-96", "hmac-md5", "hmac-md5-96",
+}
+
+func weakness(a string) int {
+	return slices.Index(weakLegacy, a) + 1 // 0 when unknown: current
 }
 
 func algoWarning(a string) string {
@@ -372,7 +386,7 @@ func destOf(f *probe.Facts) string {
 	}
 	t := f.Target
 	s := t.User + "@" + t.Alias
-	if t.Port != 22 && t.Alias == t.HostName {
+	if t.Port != 22 {
 		s = fmt.Sprintf("-p %d %s", t.Port, s)
 	}
 	return s

@@ -18,8 +18,8 @@ type Finding struct {
 	Detail string `json:"detail"`
 	// Evidence holds the facts the finding rests on, in display order.
 	Evidence Evidence `json:"evidence"`
-	// Fix is nil when there is nothing to do (info findings).
-	Fix *Fix `json:"fix,omitempty"`
+	// Fix is nil (JSON null) when there is nothing to do.
+	Fix *Fix `json:"fix"`
 }
 
 // Fix says what to do: a summary and commands that can be pasted as they are.

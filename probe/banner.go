@@ -3,6 +3,7 @@ package probe
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -27,13 +28,16 @@ const (
 	BannerNotSSH BannerOutcome = "not-ssh"
 )
 
-// Limits on what a server may send before its identification (RFC 4253
-// section 4.2 allows other lines first; it caps a line at 255 bytes).
+// Limits on what a server may send before its identification, as
+// OpenSSH's client applies them: the identification line itself is at most
+// 255 bytes (RFC 4253 section 4.2), and up to 1024 other lines of up to 8192
+// bytes may come first (SSH_MAX_PRE_BANNER_LINES, SSH_MAX_BANNER_LEN).
 const (
-	MaxBannerLine   = 255
-	MaxPreBanner    = 64        // lines before the identification
-	maxBannerBytes  = 16 * 1024 // everything before the identification
-	firstBytesShown = 96
+	MaxBannerLine    = 255
+	MaxPreBanner     = 1024
+	MaxPreBannerLine = 8192
+	keptPreLines     = 64 // pre-banner lines kept as evidence
+	firstBytesShown  = 96
 )
 
 // BannerFacts is what the server sent before the binary protocol began.
@@ -45,8 +49,10 @@ type BannerFacts struct {
 	// ProtoVersion ("2.0"), Software ("OpenSSH_9.2p1") and Comments
 	// ("Debian-2+deb12u3") split Ident; empty when absent.
 	ProtoVersion, Software, Comments string
-	// PreLines are lines the server sent before Ident (RFC 4253 allows them).
-	PreLines []string
+	// PreLines are the first lines the server sent before Ident (RFC 4253
+	// allows them); at most 64 are kept, PreLineCount counts them all.
+	PreLines     []string
+	PreLineCount int
 	// First holds the first bytes received (at most 96), for evidence when
 	// the answer is not SSH. Raw: escape before display.
 	First []byte
@@ -60,9 +66,10 @@ type BannerFacts struct {
 	Reason string
 	// Elapsed is the time from sending our identification to the outcome.
 	Elapsed time.Duration
-	// rest is what was read after the identification line: the beginning
-	// of the binary protocol, to be replayed to the SSH library.
-	rest []byte
+	// raw is the identification line as received, terminator included, and
+	// rest what was read after it: the beginning of the binary protocol.
+	// Both are replayed to the SSH library.
+	raw, rest []byte
 }
 
 // ClientIdent is the identification sshdoctor sends. Servers see it in their
@@ -126,30 +133,40 @@ func (f *BannerFacts) scan(buf *[]byte) bool {
 	for {
 		b := *buf
 		// Binary protocols identify themselves in their first bytes.
-		if len(f.PreLines) == 0 && len(b) > 0 && !bytes.HasPrefix(b, []byte("SSH-")) {
+		if f.PreLineCount == 0 && len(b) > 0 && !bytes.HasPrefix(b, []byte("SSH-")) {
 			if kind := Sniff(b); kind != "" && !strings.HasPrefix(kind, "text") {
 				f.Outcome, f.Kind = BannerNotSSH, kind
 				return true
 			}
 		}
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			if len(b) > MaxBannerLine {
-				f.Outcome, f.Reason = BannerNotSSH, "a line longer than 255 bytes"
-				f.Kind = Sniff(f.First)
-				return true
-			}
-			return false
+		isIdent := bytes.HasPrefix(b, []byte("SSH-"))
+		limit := MaxPreBannerLine
+		if isIdent {
+			limit = MaxBannerLine
 		}
-		if i+1 > MaxBannerLine {
-			f.Outcome, f.Reason = BannerNotSSH, "a line longer than 255 bytes"
-			f.Kind = Sniff(f.First)
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 && len(b) < limit || i < 0 && len(b) < 4 && bytes.HasPrefix([]byte("SSH-"), b) {
+			return false // wait for more
+		}
+		if i < 0 || i+1 > limit {
+			f.Outcome, f.Kind = BannerNotSSH, Sniff(f.First)
+			f.Reason = fmt.Sprintf("a line longer than %d bytes", limit)
+			if isIdent {
+				f.Reason = "an identification line longer than 255 bytes"
+			}
 			return true
 		}
-		line := strings.TrimRight(string(b[:i]), "\r")
+		raw := b[:i+1]
 		*buf = b[i+1:]
-		if strings.HasPrefix(line, "SSH-") {
+		line := strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r")
+		if isIdent {
+			if strings.ContainsAny(line, "\x00\r") {
+				// ssh: "banner line contains invalid characters"
+				f.Outcome, f.Reason = BannerNotSSH, "the identification line contains invalid characters (NUL or CR)"
+				return true
+			}
 			f.Ident = line
+			f.raw = append([]byte(nil), raw...)
 			f.parseIdent()
 			f.rest = append([]byte(nil), *buf...)
 			if f.ProtoVersion != "2.0" && f.ProtoVersion != "1.99" {
@@ -165,15 +182,18 @@ func (f *BannerFacts) scan(buf *[]byte) bool {
 			f.Kind = Sniff(f.First)
 			return true
 		}
-		f.PreLines = append(f.PreLines, line)
-		if len(f.PreLines) == 1 {
+		f.PreLineCount++
+		if len(f.PreLines) < keptPreLines {
+			f.PreLines = append(f.PreLines, line)
+		}
+		if f.PreLineCount == 1 {
 			if kind := Sniff([]byte(line)); kind != "" && !strings.HasPrefix(kind, "text:") {
 				f.Outcome, f.Kind = BannerNotSSH, kind
 				return true
 			}
 		}
-		if len(f.PreLines) > MaxPreBanner || f.Received > maxBannerBytes {
-			f.Outcome, f.Reason = BannerNotSSH, "too many lines before the identification"
+		if f.PreLineCount > MaxPreBanner {
+			f.Outcome, f.Reason = BannerNotSSH, "too many lines before the identification (more than 1024)"
 			return true
 		}
 	}
@@ -186,8 +206,11 @@ func (f *BannerFacts) parseIdent() {
 	f.Software, f.Comments, _ = strings.Cut(rest, " ")
 }
 
-// identLine returns the identification line as sent, for replay.
+// identLine returns the identification line as received, for replay.
 func (f *BannerFacts) identLine() []byte {
+	if f.raw != nil {
+		return f.raw
+	}
 	return []byte(f.Ident + "\r\n")
 }
 
@@ -241,8 +264,8 @@ func Sniff(b []byte) string {
 		return "VNC"
 	case strings.HasPrefix(s, "-ERR") || strings.HasPrefix(s, "-NOAUTH") || strings.HasPrefix(s, "-DENIED"):
 		return "Redis"
-	case len(b) >= 5 && b[3] == 0 && b[4] == 0x0a:
-		return "MySQL"
+	case len(b) >= 5 && b[3] == 0 && (b[4] == 0x0a || b[4] == 0xff):
+		return "MySQL" // a handshake (protocol 10), or an error packet refusing us
 	case strings.HasPrefix(s, "Exceeded MaxStartups"):
 		return "text: sshd MaxStartups"
 	case strings.HasPrefix(s, "Not allowed at this time"):

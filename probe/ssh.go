@@ -89,6 +89,8 @@ type PresentedKey struct {
 	IsCert        bool
 	CAFingerprint string
 	CAKey         ssh.PublicKey `json:"-"`
+	// BaseKey is the key a certificate certifies; nil for a plain key.
+	BaseKey ssh.PublicKey `json:"-"`
 }
 
 // KeyResult is what the server said about one client key.
@@ -120,8 +122,9 @@ type AuthFacts struct {
 	Keys []KeyResult
 	// Disconnects are disconnect messages received during auth, per connection.
 	Disconnects []string
-	// RefusedBeforeDisconnect is the number of refused queries on the first
-	// connection before the server disconnected; 0 when it never did.
+	// RefusedBeforeDisconnect is the number of keys the first connection
+	// refused, the one the disconnect answered included: the server's
+	// MaxAuthTries. 0 when it never disconnected.
 	RefusedBeforeDisconnect int
 	// Connections is the number of connections the auth probe used.
 	Connections int
@@ -341,22 +344,27 @@ func (q *authQuery) runConn(ctx context.Context, conn net.Conn, b BannerFacts, f
 	case q.auth.Reached:
 		kf.Done = true
 		if pending != nil {
-			// The connection ended while a query was outstanding: the
-			// server disconnected (MaxAuthTries) or failed.
-			refused := 0
-			for _, r := range q.results {
-				if r.Conn == connNo && r.Result == "refused" {
-					refused++
-				}
-			}
-			pending.Result, pending.Conn, pending.Position = "untried", 0, 0
-			q.next-- // ask again on the next connection
+			// The connection ended while a query was outstanding. sshd
+			// disconnects with "Too many authentication failures" in answer
+			// to the query that reached MaxAuthTries, so that key was
+			// refused; any other ending leaves it untried.
 			msg := err.Error()
 			q.auth.Disconnects = append(q.auth.Disconnects, msg)
-			if first {
-				q.auth.RefusedBeforeDisconnect = refused
+			tooMany := strings.Contains(strings.ToLower(msg), "too many authentication failures")
+			if tooMany {
+				pending.Result = "refused"
+			} else {
+				pending.Result, pending.Conn, pending.Position = "untried", 0, 0
+				q.next-- // ask again on the next connection
 			}
-			more = q.next < len(q.keys) && isDisconnect(err)
+			if first {
+				for _, r := range q.results {
+					if r.Conn == connNo && r.Result == "refused" {
+						q.auth.RefusedBeforeDisconnect++
+					}
+				}
+			}
+			more = q.next < len(q.keys) && isDisconnect(err) && (tooMany || position > 1)
 			if !isDisconnect(err) {
 				q.auth.Err = msg
 			}
@@ -406,6 +414,7 @@ func presented(key ssh.PublicKey) *PresentedKey {
 		p.IsCert = true
 		p.CAKey = c.SignatureKey
 		p.CAFingerprint = ssh.FingerprintSHA256(c.SignatureKey)
+		p.BaseKey = c.Key
 	}
 	return p
 }

@@ -64,11 +64,16 @@ func (f *flagSet) convert(err error) error {
 	case strings.HasPrefix(msg, "flag needs an argument: "):
 		return usagef(hint, "flag %s needs a value", strings.TrimPrefix(msg, "flag needs an argument: "))
 	}
-	// "invalid value "x" for flag -p: <our message>"
-	if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "invalid value") && i > 0 {
-		var ve *valueError
-		if errors.As(err, &ve) {
-			return &UsageError{Msg: msg[:i] + ": " + ve.msg, Hint: ve.hint}
+	// "invalid value "x" for flag -p: <our message>": the flag package
+	// keeps only the text of our error, so the hint comes from the value.
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		if _, after, ok := strings.Cut(rest, " for flag -"); ok {
+			name, _, _ := strings.Cut(after, ":")
+			if fl := f.Lookup(name); fl != nil {
+				if h, ok := fl.Value.(interface{ hint() string }); ok {
+					hint = h.hint()
+				}
+			}
 		}
 	}
 	return usagef(hint, "%s", msg)
@@ -107,11 +112,19 @@ func (f *flagSet) printHelp(w io.Writer) {
 	}
 }
 
-// valueError is returned by our flag.Values so that the message and the hint
-// survive the flag package's wrapping.
+// valueError is returned by our flag.Values.
 type valueError struct{ msg, hint string }
 
 func (e *valueError) Error() string { return e.msg }
+
+const (
+	portHint     = "give a number between 1 and 65535"
+	durationHint = "write it like 5s, 500ms or 2m"
+)
+
+func (p *portFlag) hint() string     { return portHint }
+func (p *portList) hint() string     { return portHint }
+func (d *durationFlag) hint() string { return durationHint }
 
 // stringList is a repeatable string flag (-i a -i b).
 type stringList []string
@@ -138,10 +151,10 @@ func (p *portFlag) Set(v string) error {
 func parsePort(v string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
-		return 0, &valueError{fmt.Sprintf("%q is not a port number", v), "give a number between 1 and 65535"}
+		return 0, &valueError{fmt.Sprintf("%q is not a port number", v), portHint}
 	}
 	if n < 1 || n > 65535 {
-		return 0, &valueError{fmt.Sprintf("port %d is out of range", n), "give a number between 1 and 65535"}
+		return 0, &valueError{fmt.Sprintf("port %d is out of range", n), portHint}
 	}
 	return n, nil
 }
@@ -181,11 +194,11 @@ func (d *durationFlag) Set(v string) error {
 		if n, err2 := strconv.Atoi(v); err2 == nil {
 			x = time.Duration(n) * time.Second
 		} else {
-			return &valueError{fmt.Sprintf("%q is not a duration", v), "write it like 5s, 500ms or 2m"}
+			return &valueError{fmt.Sprintf("%q is not a duration", v), durationHint}
 		}
 	}
 	if x <= 0 {
-		return &valueError{fmt.Sprintf("duration %q must be positive", v), "write it like 5s, 500ms or 2m"}
+		return &valueError{fmt.Sprintf("duration %q must be positive", v), durationHint}
 	}
 	*d = durationFlag(x)
 	return nil
