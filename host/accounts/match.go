@@ -1,0 +1,235 @@
+package accounts
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// This file is OpenSSH's pattern matching (match.c and addrmatch.c), which
+// AllowUsers, DenyUsers, AllowGroups, DenyGroups, from= in authorized_keys
+// and PubkeyAcceptedAlgorithms all use. The results follow sshd's integer
+// conventions so that the code reads against the C it mirrors.
+
+// MatchPattern is match_pattern(): '*' matches any run of bytes, '?' any
+// one byte, everything else itself (case-sensitive, no escapes, and '!' is
+// an ordinary character here). It backtracks only to the last '*', which
+// gives the same answers as sshd's recursion without its exponential cost.
+func MatchPattern(s, pattern string) bool {
+	si, pi := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(pattern) && pattern[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case pi < len(pattern) && (pattern[pi] == '?' || pattern[pi] == s[si]):
+			si++
+			pi++
+		case star >= 0:
+			mark++
+			si, pi = mark, star+1
+		default:
+			return false
+		}
+	}
+	for pi < len(pattern) && pattern[pi] == '*' {
+		pi++
+	}
+	return pi == len(pattern)
+}
+
+// maxSubpattern is the size of match_pattern_list's buffer: a longer
+// subpattern makes the whole list fail to match.
+const maxSubpattern = 1024
+
+// MatchPatternList is match_pattern_list(): list is comma-separated
+// subpatterns, each possibly negated with a leading '!'. It returns 1 for a
+// positive match, -1 as soon as a negated subpattern matches, and 0 for no
+// match. With lower set, the subpatterns are lowercased (s must already be).
+func MatchPatternList(s, list string, lower bool) int {
+	got := 0
+	for i := 0; i < len(list); {
+		neg := false
+		if list[i] == '!' {
+			neg = true
+			i++
+		}
+		j := i
+		for j < len(list) && list[j] != ',' {
+			j++
+		}
+		sub := list[i:j]
+		if len(sub) >= maxSubpattern-1 {
+			return 0
+		}
+		if lower {
+			sub = asciiLower(sub)
+		}
+		i = j
+		if i < len(list) {
+			i++ // the comma
+		}
+		if MatchPattern(s, sub) {
+			if neg {
+				return -1
+			}
+			got = 1
+		}
+	}
+	return got
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// AddrMatchList is addr_match_list(): list entries are addresses, CIDR
+// networks or wildcard patterns over the address text, each possibly
+// negated with '!'. It returns 1 for a match, 0 for none, -1 for a negated
+// match and -2 for an invalid list (an empty entry, or a network with host
+// bits set or a bad prefix length). An empty addr, or one that does not
+// parse, only validates the list (0 or -2).
+//
+// Addresses parse with Go's strict rules; glibc would also take legacy
+// IPv4 forms such as "10.1", which nobody writes in sshd_config.
+func AddrMatchList(addr, list string) int {
+	var try netip.Addr
+	haveAddr := false
+	if addr != "" {
+		a, err := netip.ParseAddr(addr)
+		if err != nil {
+			return 0
+		}
+		try, haveAddr = a.Unmap().WithZone(""), true
+	}
+	ret := 0
+	for _, cp := range strings.Split(list, ",") {
+		neg := strings.HasPrefix(cp, "!")
+		if neg {
+			cp = cp[1:]
+		}
+		if cp == "" {
+			return -2
+		}
+		pfx, r := parseCIDR(cp)
+		switch {
+		case r == -2:
+			return -2
+		case r == 0:
+			if haveAddr && pfx.Contains(try) {
+				if neg {
+					return -1
+				}
+				ret = 1
+			}
+		default:
+			if haveAddr && MatchPattern(addr, cp) {
+				if neg {
+					return -1
+				}
+				ret = 1
+			}
+		}
+	}
+	return ret
+}
+
+// parseCIDR is addr_pton_cidr(): 0 and the prefix for "addr" or
+// "addr/len", -1 when s is not of that form (it is then a wildcard
+// pattern), -2 when it is but the length is out of range or host bits are
+// set.
+func parseCIDR(s string) (netip.Prefix, int) {
+	if len(s) >= 64 {
+		return netip.Prefix{}, -1
+	}
+	host, bits, hasLen := strings.Cut(s, "/")
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Prefix{}, -1
+	}
+	a = a.Unmap()
+	n := a.BitLen()
+	if hasLen {
+		if bits == "" || strings.Trim(bits, "0123456789") != "" {
+			return netip.Prefix{}, -1
+		}
+		v, err := strconv.Atoi(bits)
+		if err != nil {
+			return netip.Prefix{}, -1 // strtonum's range error
+		}
+		if v > a.BitLen() {
+			return netip.Prefix{}, -2
+		}
+		n = v
+	}
+	p := netip.PrefixFrom(a.WithZone(""), n)
+	if p.Masked().Addr() != p.Addr() {
+		return netip.Prefix{}, -2
+	}
+	return p, 0
+}
+
+// MatchHostAndIP is match_host_and_ip(): patterns (a comma list) against
+// the client's canonical host name and address. 1 means a match; 0 no
+// match, or a negated match on either the address or the name; -1 an
+// invalid address list. An empty host or ip is sshd's NULL: no match (0),
+// or -1 for an invalid list.
+func MatchHostAndIP(host, ip, patterns string) int {
+	mip := AddrMatchList(ip, patterns)
+	if mip == -2 {
+		return -1
+	}
+	if host == "" || ip == "" || mip == -1 {
+		return 0
+	}
+	mhost := MatchPatternList(asciiLower(host), patterns, true)
+	if mhost == -1 {
+		return 0
+	}
+	if mhost == 0 && mip == 0 {
+		return 0
+	}
+	return 1
+}
+
+// MatchUser is match_user() as AllowUsers and DenyUsers use it: pattern
+// is USER or USER@HOST, split at the first '@'. USER is a single
+// match_pattern (no lists, no negation); HOST is a match_host_and_ip list
+// (CIDR, wildcards, negation). It returns 1, 0, or -1 for an invalid HOST
+// list. host and ip empty mean the client is unknown: a USER@HOST pattern
+// whose USER matches then returns 0; use UserPatternNeedsClient to tell
+// that case apart.
+func MatchUser(user, host, ip, pattern string) int {
+	u, h, ok := strings.Cut(pattern, "@")
+	if !ok {
+		if MatchPattern(user, pattern) {
+			return 1
+		}
+		return 0
+	}
+	if !MatchPattern(user, u) {
+		return 0
+	}
+	return MatchHostAndIP(host, ip, h)
+}
+
+// UserPatternNeedsClient reports whether pattern has a HOST part and its
+// USER part matches user: then whether it matches depends on the client.
+func UserPatternNeedsClient(user, pattern string) bool {
+	u, _, ok := strings.Cut(pattern, "@")
+	return ok && MatchPattern(user, u)
+}
+
+// ValidUserPattern is match_user's test mode, which sshd runs on every
+// AllowUsers and DenyUsers pattern when it reads its configuration: false
+// when the HOST part is not a valid address list.
+func ValidUserPattern(pattern string) bool {
+	_, h, ok := strings.Cut(pattern, "@")
+	return !ok || AddrMatchList("", h) != -2
+}
