@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   openssh-server openssh-client iproute2 nftables iptables
-  fail2ban sshguard nmap ssh-audit debootstrap systemd-container ufw
+  fail2ban sshguard nmap ssh-audit debootstrap systemd-container ufw sqlite3
 )
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
