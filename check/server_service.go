@@ -373,7 +373,10 @@ func svcSystemdState(in ServiceInput, v svcView) []Finding {
 	s := in.Service
 	svc, sock := s.Service, s.Socket
 	switch {
-	case svc != nil && (svc.ActiveState == "failed" || svc.SubState == "auto-restart"):
+	case svc != nil && (svc.ActiveState == "failed" || svc.SubState == "auto-restart"),
+		// Starting again after automatic restarts: a crash loop caught
+		// between two attempts.
+		svc != nil && svc.ActiveState == "activating" && svc.Restarts > 0:
 		return []Finding{svcFailed(in, svc)}
 	case svc != nil && slices.Contains([]string{"active", "reloading", "activating"}, svc.ActiveState):
 		return nil

@@ -94,6 +94,9 @@ func (d Dialer) Connect(ctx context.Context, addr netip.AddrPort) (net.Conn, TCP
 	return conn, a
 }
 
+// IsLocalAddr reports whether a is an address of this machine.
+func IsLocalAddr(a netip.Addr) bool { return isLocalAddr(a) }
+
 // isLocalAddr reports whether a is an address of this machine.
 func isLocalAddr(a netip.Addr) bool {
 	if a.IsLoopback() {

@@ -31,6 +31,9 @@ type Report struct {
 	Verdict  *Verdict        `json:"verdict"`
 	Findings []check.Finding `json:"findings"`
 	Steps    []Step          `json:"steps"`
+	// Notes say plainly what could not be known ("offline tree: whether
+	// sshd runs cannot be known"); omitted when empty.
+	Notes []string `json:"notes,omitempty"`
 
 	// Subject names what was diagnosed in the human headline ("ssh to
 	// bob@web1"); empty means the command name. Not part of the JSON.

@@ -69,6 +69,12 @@ func WriteText(w io.Writer, r *Report, opt TextOptions) error {
 		}
 	}
 
+	if len(r.Notes) > 0 {
+		b.WriteString("\n" + p.dim("Not known:") + "\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "  %s %s\n", p.dim("-"), Escape(n))
+		}
+	}
 	for _, f := range r.Findings {
 		b.WriteString("\n")
 		writeFinding(&b, p, f)

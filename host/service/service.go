@@ -124,6 +124,10 @@ type Unit struct {
 	// ended (code 1 exited with status, 2 killed by signal, ...); 0 when
 	// not known.
 	ExecMainCode, ExecMainStatus int
+	// Restarts counts automatic restarts since the unit was last started by
+	// hand (systemd's NRestarts): above 0 while "activating", the unit is
+	// in a crash loop. 0 when not known.
+	Restarts int
 	// StateChange is when ActiveState last changed, as systemctl prints
 	// it; empty when not known.
 	StateChange string

@@ -15,7 +15,7 @@ import (
 var showProperties = []string{
 	"Id", "Names", "LoadState", "LoadError", "ActiveState", "SubState", "Result",
 	"UnitFileState", "UnitFilePreset", "FragmentPath", "DropInPaths",
-	"MainPID", "ExecMainCode", "ExecMainStatus", "StateChangeTimestamp",
+	"MainPID", "ExecMainCode", "ExecMainStatus", "StateChangeTimestamp", "NRestarts",
 	"Listen", "Accept", "BindIPv6Only", "TriggeredBy", "Triggers",
 }
 
@@ -113,6 +113,7 @@ func unitFromProperties(asked string, p Properties) Unit {
 	u.MainPID, _ = strconv.Atoi(p.Get("MainPID"))
 	u.ExecMainCode, _ = strconv.Atoi(p.Get("ExecMainCode"))
 	u.ExecMainStatus, _ = strconv.Atoi(p.Get("ExecMainStatus"))
+	u.Restarts, _ = strconv.Atoi(p.Get("NRestarts"))
 	for _, l := range p.All("Listen") {
 		u.Listen = append(u.Listen, ParseListen(l))
 	}

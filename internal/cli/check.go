@@ -86,6 +86,7 @@ func runCheck(e *env, args []string) error {
 	v4 := fs.Bool("4", false, "IPv4 only, as in ssh")
 	v6 := fs.Bool("6", false, "IPv6 only, as in ssh")
 	login := fs.Bool("login", false, "log in for real with the accepted key and run 'true' (the only time sshdoctor signs)")
+	noServer := fs.Bool("no-server", false, "when DESTINATION is this machine, do not inspect its sshd as well")
 	pos, err := fs.parse(args, e.stdout)
 	if err == errHelp {
 		return nil
@@ -108,6 +109,7 @@ func runCheck(e *env, args []string) error {
 		return err
 	}
 	o.Login = *login
+	o.NoServer = *noServer
 	r, _, err := diag.Check(e.ctx, o)
 	if err != nil {
 		var de *dest.Error

@@ -58,6 +58,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"check", "diagnose SSH to DESTINATION from this machine", runCheck},
+		{"server", "inspect the SSH server on this machine (or an offline tree with --root)", runServer},
 		{"scan", "diagnose many destinations at once (JSON Lines with --json; --listen for Prometheus)", runScan},
 		{"fix", "plan, and with --apply carry out, the fixes for findings", runFix},
 		{"confirm", "keep a guarded change (run it from a new session)", runConfirm},

@@ -38,6 +38,9 @@ type CheckOptions struct {
 	Ports []int
 	// Login performs a real login with the accepted key.
 	Login bool
+	// NoServer skips the server inspection that is added when the target
+	// is this very machine.
+	NoServer bool
 	// Env reads the environment (SSH_AUTH_SOCK); nil means os.Getenv.
 	Env func(string) string
 	// Resolver looks names up; nil means the system resolver.
@@ -57,7 +60,7 @@ func Check(ctx context.Context, o CheckOptions) (*report.Report, *probe.Facts, e
 	}
 	r := report.New("check")
 	f := &probe.Facts{}
-	run := &runner{r: r}
+	run := &runner{r: r, ctx: ctx, server: !o.NoServer}
 
 	// Destination.
 	start := time.Now()
@@ -321,7 +324,9 @@ func Check(ctx context.Context, o CheckOptions) (*report.Report, *probe.Facts, e
 
 // runner records steps and findings and knows when to stop.
 type runner struct {
-	r *report.Report
+	r      *report.Report
+	ctx    context.Context
+	server bool // inspect the server too when the target is this machine
 }
 
 func (u *runner) step(name string, start time.Time, fs []check.Finding, detail string) {
@@ -361,6 +366,9 @@ func (u *runner) finish(f *probe.Facts) *report.Report {
 		if !done[n] {
 			u.r.Steps = append(u.r.Steps, report.Step{Name: n, Status: report.StepSkip})
 		}
+	}
+	if u.server && targetIsThisMachine(f) {
+		u.addServer(f)
 	}
 	u.r.Finalize()
 	if u.r.OK && f.SSH != nil {
@@ -508,4 +516,40 @@ func (a *altSearch) wait() []probe.AltPort {
 func (a *altSearch) cancel() {
 	a.cancelF()
 	a.once.Do(func() { close(a.done) })
+}
+
+// targetIsThisMachine reports whether every address of the target belongs
+// to this machine (localhost, or one of its own addresses).
+func targetIsThisMachine(f *probe.Facts) bool {
+	if f.DNS == nil || len(f.DNS.Addrs) == 0 {
+		return false
+	}
+	for _, a := range f.DNS.Addrs {
+		if !probe.IsLocalAddr(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// addServer adds what `sshdoctor server` finds here, for the target's user
+// and from the address the client used: a check of this very machine sees
+// both ends.
+func (u *runner) addServer(f *probe.Facts) {
+	start := time.Now()
+	o := ServerOptions{}
+	if f.Target != nil {
+		o.User = f.Target.User
+	}
+	if len(f.TCP) > 0 && f.TCP[len(f.TCP)-1].Source.IsValid() {
+		o.From = f.TCP[len(f.TCP)-1].Source
+	}
+	sr, _, err := Server(u.ctx, o)
+	if err != nil {
+		u.r.Notes = append(u.r.Notes, "the server side of this machine could not be inspected: "+err.Error())
+		return
+	}
+	u.r.Findings = append(u.r.Findings, sr.Findings...)
+	u.r.Notes = append(u.r.Notes, sr.Notes...)
+	u.r.Steps = append(u.r.Steps, report.Step{Name: "server", Status: status(sr.Findings), MS: ms(time.Since(start)), Detail: "this machine is the target: its sshd inspected too"})
 }
