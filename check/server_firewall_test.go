@@ -25,13 +25,17 @@ func fwFixture(t *testing.T, name string, q firewall.Query, extra firewall.Fixtu
 		"nft -j list ruleset": ".nft.json", "iptables-nft-save": ".iptables-nft.save",
 		"ip6tables-nft-save": ".ip6tables-nft.save", "iptables-legacy-save": ".iptables-legacy.save",
 		"ip6tables-legacy-save": ".ip6tables-legacy.save", "ipset save": ".ipset.save",
-		"ufw status verbose": ".ufw-status.txt",
+		"ufw status verbose": ".ufw-status.txt", "firewall-cmd --get-default-zone": ".firewalld-default-zone.txt",
+		"firewall-cmd --get-active-zones": ".firewalld-active-zones.txt", "firewall-cmd --zone=public --list-all": ".firewalld-public.txt",
 	} {
 		data, err := os.ReadFile(filepath.Join(dir, name+suffix))
 		if err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
 		}
 		r[cmd] = firewall.FixtureOutput{Stdout: string(data)}
+	}
+	if r["firewall-cmd --get-default-zone"].Stdout != "" {
+		r["firewall-cmd --state"] = firewall.FixtureOutput{Stdout: "running\n"}
 	}
 	for k, v := range extra {
 		r[k] = v
@@ -200,6 +204,19 @@ func TestFirewallUFW(t *testing.T) {
 	fwEvidence(t, f, map[string]any{"backend": "ufw", "chain": "ufw-user-input", "position": 5,
 		"rule": "-A ufw-user-input -p tcp -m tcp --dport 8022 -j DROP"})
 	if !slices.Equal(f.Fix.Commands, []string{"ufw insert 1 allow from 10.1.1.1 to any port 8022 proto tcp"}) {
+		t.Errorf("fix %q", f.Fix.Commands)
+	}
+}
+
+// A real firewalld whose zone lacks ssh (captured by host/firewall's
+// TestFirewalldLab).
+func TestFirewallFirewalld(t *testing.T) {
+	rep := fwFixture(t, "firewalld-nossh", firewall.Query{Ports: []uint16{22}}, fwEth0)
+	f := fwOnly(t, check.Firewall(rep), "firewall.blocks")
+	fwEvidence(t, f, map[string]any{"backend": "firewalld", "table": "inet firewalld", "chain": "filter_IN_public",
+		"rule": "reject with icmpx type admin-prohibited", "verdict": "reject", "reject_with": "icmpx admin-prohibited",
+		"client_sees": "No route to host"})
+	if !slices.Equal(f.Fix.Commands, []string{"firewall-cmd --zone=public --add-service=ssh", "firewall-cmd --permanent --zone=public --add-service=ssh"}) {
 		t.Errorf("fix %q", f.Fix.Commands)
 	}
 }

@@ -264,6 +264,10 @@ func TestContainerScenarios(t *testing.T) {
 	t.Run("config-error", func(t *testing.T) {
 		sh(t, "cp /etc/ssh/sshd_config /root/sshd_config.orig && echo 'Bogus yes' >> /etc/ssh/sshd_config && systemctl restart ssh")
 		waitActive(t, c, "ssh.service", "failed")
+		// sshd -t's stderr reaches the journal through a stream that may
+		// lag behind systemd's own verdict: wait for it, as a person
+		// reading the log a moment later would see it.
+		sh(t, "for i in $(seq 100); do journalctl -u ssh --no-pager | grep -q 'Bad configuration option: Bogus' && break; sleep 0.1; done")
 		res := inspect(t, c, defaultListen)
 		f := wantFinding(t, res, "sshd.failed", check.SeverityError)
 		if !strings.Contains(evString(f, "reason"), "Bad configuration option: Bogus") || !strings.Contains(f.Detail, "Bogus") {
