@@ -74,6 +74,12 @@ type Step struct {
 	Risk string `json:"risk,omitempty"`
 	// Persist says how the change survives a reboot, or that it does not.
 	Persist string `json:"persist,omitempty"`
+	// Phase orders a server plan (PhaseFiles...); steps of a phase keep
+	// their order.
+	Phase int `json:"-"`
+	// Hidden marks bookkeeping steps not worth showing in the plan (the
+	// undo half of a reload around file changes).
+	Hidden bool `json:"hidden,omitempty"`
 }
 
 // Plan is an ordered list of steps, plus what cannot be fixed safely.
@@ -109,8 +115,13 @@ func (p *Plan) Render() string {
 	if p.Empty() && len(p.Manual) == 0 {
 		b.WriteString("Nothing to change.\n")
 	}
-	for i, s := range p.Steps {
-		fmt.Fprintf(&b, "%d. %s  [%s]\n", i+1, s.Summary, s.Finding)
+	n := 0
+	for _, s := range p.Steps {
+		if s.Hidden {
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, "%d. %s  [%s]\n", n, s.Summary, s.Finding)
 		b.WriteString(indent(s.describe(), "     "))
 		if s.Guarded {
 			b.WriteString("     guarded: verified with a fresh SSH handshake, rolled back unless confirmed\n")

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sshdoctor/sshdoctor/host/sshdconfig"
 	"github.com/sshdoctor/sshdoctor/probe"
 )
 
@@ -107,6 +108,11 @@ exec chroot "$root" "$sshd" -t -f "$conf"`
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
+		if root != "/" && (strings.Contains(out.String(), "chroot: failed to run command") || strings.Contains(out.String(), "cannot execute")) {
+			// The tree's sshd cannot run here (another architecture, or
+			// libraries missing): judge with sshdoctor's own parser.
+			return v.validateWithParser(cands)
+		}
 		msg := strings.TrimSpace(out.String())
 		// sshd names the file it read: show the real path, not the copy's.
 		for d, cp := range dirs {
@@ -116,6 +122,33 @@ exec chroot "$root" "$sshd" -t -f "$conf"`
 			msg = err.Error()
 		}
 		return fmt.Errorf("sshd -t: %s", msg)
+	}
+	return nil
+}
+
+// validateWithParser checks the candidates with sshdoctor's model of
+// sshd's parser, for trees whose sshd cannot be run.
+func (v SSHDValidator) validateWithParser(cands map[string][]byte) error {
+	files := map[string][]byte{}
+	rfs := sshdconfig.RootFS{Dir: v.Root}
+	for p, data := range cands {
+		// cands are paths on this machine; the parser wants them as sshd sees them.
+		rel, err := filepath.Rel(v.Root, p)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return fmt.Errorf("cannot validate %s: outside the tree", p)
+		}
+		files["/"+rel] = data
+	}
+	cfg, err := sshdconfig.Load(sshdconfig.Options{FS: overlayFS{base: rfs, files: files}, File: v.Config})
+	if err != nil {
+		return err
+	}
+	if errs := cfg.Errors(); len(errs) > 0 {
+		var msgs []string
+		for _, e := range errs {
+			msgs = append(msgs, e.Message)
+		}
+		return fmt.Errorf("sshdoctor's parser (the tree's sshd cannot run here): %s", strings.Join(msgs, "; "))
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sshdoctor/sshdoctor/fix"
 	"github.com/sshdoctor/sshdoctor/internal/diag"
+	"github.com/sshdoctor/sshdoctor/report"
 )
 
 // serverFlags are the flags of `server` (and of `fix` without DEST).
@@ -91,5 +92,33 @@ func runServer(e *env, args []string) error {
 }
 
 func runFixServer(e *env, sf serverFlags, only []string, apply, yes, asJSON bool, opts fix.Options) error {
-	return usagef("give a DEST to fix the client side", "fixing the server side is not available yet")
+	o, err := sf.options()
+	if err != nil {
+		return err
+	}
+	r, f, err := diag.Server(e.ctx, o)
+	if err != nil {
+		var ke *diag.KeyError
+		if errors.As(err, &ke) {
+			return usagef("give an existing directory, or a public key file or key text", "%v", ke)
+		}
+		return err
+	}
+	plan := fix.PlanServer(r.Findings, f, only)
+	root := f.Sys.Root
+	if root == "" {
+		root = "/"
+	}
+	v := fix.SSHDValidator{Root: root, Config: f.Config.File}
+	opts.Validate = v.Validate
+	if f.Sys.Live {
+		opts.Verify = fix.HandshakeVerifier{}.Verify
+	} else {
+		opts.ConfirmTimeout = 0 // nothing runs offline: nothing can cut a connection
+	}
+	again := func() (*report.Report, error) {
+		r2, _, err := diag.Server(e.ctx, o)
+		return r2, err
+	}
+	return e.runPlan(r, plan, apply, yes, asJSON, opts, again)
 }
