@@ -60,7 +60,7 @@ func TestSSHDConfSet(t *testing.T) {
 			name:  "Include after a Match block does not count as a drop-in",
 			files: map[string]string{"/etc/ssh/sshd_config": "Match User x\n  X11Forwarding no\nInclude /etc/ssh/sshd_config.d/*.conf\n"},
 			kw:    "Port", val: "2222", where: "/etc/ssh/sshd_config",
-			want:  map[string]string{"/etc/ssh/sshd_config": "Port 2222\nMatch User x\n"},
+			want: map[string]string{"/etc/ssh/sshd_config": "Port 2222\nMatch User x\n"},
 		},
 	}
 	for _, c := range cases {
