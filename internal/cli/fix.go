@@ -48,7 +48,7 @@ func runFix(e *env, args []string) error {
 	apply := fs.Bool("apply", false, "carry out the plan (it asks first unless --yes)")
 	yes := fs.Bool("yes", false, "do not ask before applying")
 	undo := fs.Bool("undo", false, "restore what the last apply changed")
-	confirmTimeout := durationFlag(60 * time.Second)
+	confirmTimeout := waitFlag(60 * time.Second)
 	fs.Var(&confirmTimeout, "confirm-timeout", "how long a change that can cut the connection waits for confirmation before it rolls back (0 turns the guard off)")
 	watch := fs.String("watch", "", "")
 	stateDir := fs.String("state-dir", "", "where journals are kept (default /var/lib/sshdoctor, inside --root when given)")

@@ -203,3 +203,21 @@ func (d *durationFlag) Set(v string) error {
 	*d = durationFlag(x)
 	return nil
 }
+
+// waitFlag is a duration that may be 0 (to turn something off).
+type waitFlag time.Duration
+
+func (d *waitFlag) String() string { return time.Duration(*d).String() }
+func (d *waitFlag) Set(v string) error {
+	if v == "0" {
+		*d = 0
+		return nil
+	}
+	var x durationFlag
+	if err := x.Set(v); err != nil {
+		return err
+	}
+	*d = waitFlag(x)
+	return nil
+}
+func (d *waitFlag) hint() string { return durationHint + ", or 0 to turn it off" }
