@@ -82,11 +82,8 @@ func RegisterServer(code string, needsConsent bool, p ServerPlanner) {
 
 // PlanServer turns the findings of `sshdoctor server` into a plan.
 func PlanServer(findings []check.Finding, f *diag.ServerFacts, only []string) *Plan {
-	sc := &ServerContext{Facts: f, Findings: findings, Only: only, Live: f.Sys.Live, Root: f.Sys.Root}
-	if sc.Root == "" {
-		sc.Root = "/"
-	}
-	sc.Conf = NewSSHDConf(sc.Root, f.Config.File)
+	sc := newServerContext(f, only)
+	sc.Findings = findings
 	p := &Plan{SSHPorts: f.Ports}
 	var steps []Step
 	for _, fd := range findings {
@@ -127,9 +124,13 @@ func PlanServer(findings []check.Finding, f *diag.ServerFacts, only []string) *P
 	if sc.ConfigChanged && !sc.ServiceHandled && sc.Live {
 		steps = append(steps, applyConfigSteps(sc)...)
 	}
-	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Phase < steps[j].Phase })
+	sortPhases(steps)
 	p.Steps = steps
 	return p
+}
+
+func sortPhases(steps []Step) {
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].Phase < steps[j].Phase })
 }
 
 // manualFrom shows a finding's own fix commands as manual steps.

@@ -150,6 +150,95 @@ func (c *SSHDConf) Set(keyword, value string) (string, error) {
 	return c.File, nil
 }
 
+// SetPorts makes sshd listen on exactly these ports (Port accumulates, so
+// every global Port line is replaced): the existing lines are commented
+// out with a marker and the new ones put where the first of them was, or,
+// with none, where Set would put a new setting.
+func (c *SSHDConf) SetPorts(ports []int) (string, error) {
+	cfg, err := c.Load()
+	if err != nil {
+		return "", err
+	}
+	if equalInts(cfg.Startup().Ports(), ports) && len(cfg.Startup().Sources("Port")) > 0 {
+		return "already set", nil
+	}
+	var lines []string
+	for _, p := range ports {
+		lines = append(lines, fmt.Sprintf("Port %d", p))
+	}
+	block := strings.Join(lines, "\n")
+	var where string
+	ds := cfg.Startup().Sources("Port")
+	switch {
+	case len(ds) > 0:
+		first := ds[0]
+		for _, d := range ds {
+			if d.Match != nil {
+				continue
+			}
+			if err := c.CommentOut(d.File, d.Line, "replaced by the Port lines below"); err != nil {
+				return "", err
+			}
+		}
+		old, _, err := c.read(first.File)
+		if err != nil {
+			return "", err
+		}
+		all := strings.SplitAfter(string(old), "\n")
+		at := first.Line // insert after the commented first line
+		out := append([]string{}, all[:at]...)
+		out = append(out, block+"\n")
+		out = append(out, all[at:]...)
+		if err := c.set(first.File, []byte(strings.Join(out, ""))); err != nil {
+			return "", err
+		}
+		where = fmt.Sprintf("%s line %d", first.File, first.Line)
+	default:
+		target, before := c.File, cfg.FirstMatchLine()
+		if dir, _, ok := cfg.DropIns(); ok {
+			target, before = path.Join(dir, DropInName), 0
+		}
+		old, _, err := c.read(target)
+		if err != nil {
+			return "", err
+		}
+		text := string(old)
+		for _, l := range lines {
+			text = setLine(text, "Port", strings.TrimPrefix(l, "Port "), before, false)
+			if before > 0 {
+				before += 2 // the comment and the line just added
+			}
+		}
+		if err := c.set(target, []byte(text)); err != nil {
+			return "", err
+		}
+		where = target
+	}
+	cfg, err = c.Load()
+	if err != nil {
+		return "", err
+	}
+	if got := cfg.Startup().Ports(); !equalInts(got, ports) {
+		return "", fmt.Errorf("fix: the ports would be %v, not %v", got, ports)
+	}
+	return where, nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := append([]int(nil), a...), append([]int(nil), b...)
+	sort.Ints(x)
+	sort.Ints(y)
+	for i := range x {
+		if x[i] != y[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // CommentOut turns line n of file into a comment with sshdoctor's marker,
 // keeping its text.
 func (c *SSHDConf) CommentOut(file string, n int, why string) error {

@@ -99,3 +99,33 @@ func TestSSHDConfSet(t *testing.T) {
 		})
 	}
 }
+
+func TestSSHDConfSetPorts(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		ports []int
+		want  map[string]string
+	}{
+		{"no Port line: both go into the drop-in", map[string]string{"/etc/ssh/sshd_config": "Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n"},
+			[]int{22, 2222}, map[string]string{"/etc/ssh/sshd_config.d/" + DropInName: "Port 22\nPort 2222\n"}},
+		{"Port lines are replaced where the first one was", map[string]string{"/etc/ssh/sshd_config": "UsePAM yes\nPort 22\nX11Forwarding no\nPort 443\nMatch User x\n  X11Forwarding yes\n"},
+			[]int{22, 2222}, map[string]string{"/etc/ssh/sshd_config": "UsePAM yes\n# sshdoctor: replaced by the Port lines below: Port 22\nPort 22\nPort 2222\nX11Forwarding no\n# sshdoctor: replaced by the Port lines below: Port 443\nMatch"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := confTree(t, c.files)
+			ed := NewSSHDConf(root, "")
+			if _, err := ed.SetPorts(c.ports); err != nil {
+				t.Fatal(err)
+			}
+			for p, sub := range c.want {
+				if got := string(ed.pending[p]); !strings.Contains(got, sub) {
+					t.Errorf("%s:\n%s\nlacks:\n%s", p, got, sub)
+				}
+			}
+			if again, _ := ed.SetPorts(c.ports); again != "already set" {
+				t.Errorf("second SetPorts: %q", again)
+			}
+		})
+	}
+}

@@ -61,6 +61,7 @@ func commands() []command {
 		{"server", "inspect the SSH server on this machine (or an offline tree with --root)", runServer},
 		{"scan", "diagnose many destinations at once (JSON Lines with --json; --listen for Prometheus)", runScan},
 		{"fix", "plan, and with --apply carry out, the fixes for findings", runFix},
+		{"port", "move sshd to another port without locking anyone out: port move N", runPort},
 		{"confirm", "keep a guarded change (run it from a new session)", runConfirm},
 		{"explain", "print the documentation of one finding code", runExplain},
 		{"version", "print the version", func(e *env, _ []string) error {

@@ -155,28 +155,17 @@ func (e *env) runPlan(before *report.Report, plan *fix.Plan, apply, yes, asJSON 
 		return e.finishFix(fr, before, asJSON)
 	}
 	if !yes {
-		if !isTerminal(os.Stdin) {
-			return usagef("add --yes to apply without a terminal", "--apply needs a confirmation")
+		ok, err := askApply()
+		if err != nil {
+			return err
 		}
-		fmt.Fprint(e.stderr, "Apply these changes? [y/N] ")
-		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+		if !ok {
 			fmt.Fprintln(e.stderr, "Nothing was changed.")
 			return e.finishFix(fr, before, asJSON)
 		}
 	}
-	if opts.ConfirmTimeout > 0 && plan.Guarded() {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		opts.SpawnWatcher = func(dir string) error { return fix.SpawnWatcher(self, dir) }
-		if isTerminal(os.Stdin) {
-			opts.WaitConfirm = waitEnter
-		}
-	}
 	fr.Applied = true
-	out, applyErr := fix.Apply(e.ctx, plan, opts)
+	out, applyErr := e.apply(plan, opts)
 	if out != nil {
 		fr.Status, fr.Reason, fr.Results = out.Status, out.Reason, out.Results
 		if fr.Results == nil {
@@ -206,6 +195,33 @@ func (e *env) runPlan(before *report.Report, plan *fix.Plan, apply, yes, asJSON 
 		return exitError(report.ExitFailed)
 	}
 	return nil
+}
+
+// askApply asks on the terminal whether to apply.
+func askApply() (bool, error) {
+	if !isTerminal(os.Stdin) {
+		return false, usagef("add --yes to apply without a terminal", "--apply needs a confirmation")
+	}
+	fmt.Fprint(os.Stderr, "Apply these changes? [y/N] ")
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
+}
+
+// apply carries out a plan, with the detached rollback watcher and the
+// terminal confirmation when a guarded step needs them.
+func (e *env) apply(plan *fix.Plan, opts fix.Options) (*fix.Outcome, error) {
+	if opts.ConfirmTimeout > 0 && plan.Guarded() {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		opts.SpawnWatcher = func(dir string) error { return fix.SpawnWatcher(self, dir) }
+		if isTerminal(os.Stdin) {
+			opts.WaitConfirm = waitEnter
+		}
+	}
+	return fix.Apply(e.ctx, plan, opts)
 }
 
 func (e *env) finishFix(fr *fixReport, before *report.Report, asJSON bool) error {
