@@ -190,6 +190,14 @@ func loadIdentityFile(path string) (ClientKey, error) {
 	if err != nil {
 		return k, err
 	}
+	// IdentityFile may name a public key itself (ssh then asks the agent
+	// for the matching private key): that is how one agent key is picked.
+	if pk, comment, _, _, err := ssh.ParseAuthorizedKey(data); err == nil {
+		k.PubFrom, k.Key, k.Comment = path, pk, comment
+		k.Type, k.Fingerprint = pk.Type(), ssh.FingerprintSHA256(pk)
+		k.Mode, k.BadPerms = 0, false // no private key file to protect
+		return k, nil
+	}
 	pk, err := OpenSSHPublicPart(data)
 	if err != nil {
 		return k, fmt.Errorf("no %s.pub and %w", path, err)
