@@ -85,8 +85,12 @@ func Firewall(rep *firewall.Report) []Finding {
 	for _, s := range rep.Facts.Unreadable() {
 		f := New("firewall.uncertain", fmt.Sprintf("The %s rules could not be read, so sshdoctor cannot tell whether they stop SSH.",
 			fwOr(s.Backend, "firewall")),
-			E("source", s.What), E("error", s.Err)).
-			WithFix("Run sshdoctor as root, so that it can read the firewall: sudo sshdoctor server")
+			E("source", s.What), E("error", s.Err))
+		if fwNotRoot(s.Err) {
+			f = f.WithFix("Run sshdoctor as root, so that it can read the firewall.", "sudo sshdoctor server")
+		} else {
+			f = f.WithFix(fmt.Sprintf("Run '%s' to see its error, then check those rules by hand.", s.What))
+		}
 		add("unreadable|"+s.What, f, nil)
 	}
 	for _, ev := range rep.Evaluations {
@@ -118,6 +122,17 @@ func Firewall(rep *firewall.Report) []Finding {
 		}
 	}
 	return out
+}
+
+// fwNotRoot reports errors that mean "not allowed": nft and iptables
+// need root (CAP_NET_ADMIN) even to list the rules.
+func fwNotRoot(err string) bool {
+	for _, m := range []string{"Operation not permitted", "Permission denied", "must be root", "needs root"} {
+		if strings.Contains(err, m) {
+			return true
+		}
+	}
+	return false
 }
 
 func fwOr(s, def string) string {

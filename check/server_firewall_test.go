@@ -246,7 +246,14 @@ func TestFirewallUncertain(t *testing.T) {
 		firewall.FixtureRunner{"nft -j list ruleset": {Err: "Operation not permitted"}})
 	f = fwOnly(t, check.Firewall(rep), "firewall.uncertain")
 	fwEvidence(t, f, map[string]any{"source": "nft -j list ruleset"})
-	if !strings.Contains(f.Fix.Summary, "sudo sshdoctor server") {
-		t.Errorf("fix %q", f.Fix.Summary)
+	if !slices.Equal(f.Fix.Commands, []string{"sudo sshdoctor server"}) {
+		t.Errorf("fix %+v", f.Fix)
+	}
+	// Another failure is not a matter of root.
+	rep = fwFixture(t, "restricted", firewall.Query{Ports: []uint16{22}},
+		firewall.FixtureRunner{"nft -j list ruleset": {Err: "Error: Could not process rule: No buffer space available"}})
+	f = fwOnly(t, check.Firewall(rep), "firewall.uncertain")
+	if len(f.Fix.Commands) != 0 || !strings.Contains(f.Fix.Summary, "Run 'nft -j list ruleset' to see its error") {
+		t.Errorf("fix %+v", f.Fix)
 	}
 }
