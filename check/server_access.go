@@ -337,7 +337,9 @@ func setDirective(x fixer, source, text string) []string {
 	if ok {
 		cmd = fmt.Sprintf("sed -i '%ds/.*/%s/' %s", line, text, shellQuote(x.path(file)))
 	} else {
-		cmd = fmt.Sprintf("echo '%s' >> %s", text, shellQuote(x.path("/etc/ssh/sshd_config")))
+		// At the top, never at the end: a line after a Match block would
+		// apply only inside it.
+		cmd = fmt.Sprintf("sed -i '1i %s' %s", text, shellQuote(x.path("/etc/ssh/sshd_config")))
 	}
 	return append([]string{cmd}, x.reload()...)
 }

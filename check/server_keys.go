@@ -305,7 +305,7 @@ func algorithmFindings(f *ServerAccessFacts, types []string, given bool) []Findi
 		E("key_type", strings.Join(types, ",")), E("algorithms", algs), E("accepted", cfg.AcceptedAlgorithms), E("source", src)).
 		WithFix("Best: create an Ed25519 key and install it. Or accept the algorithm in sshd_config.",
 			"ssh-keygen -t ed25519   # on the client",
-			fmt.Sprintf("echo 'PubkeyAcceptedAlgorithms +%s' >> %s", algs[len(algs)-1], shellQuote(fixer{acct: f.Account}.path("/etc/ssh/sshd_config"))))
+			fmt.Sprintf("sed -i '1i PubkeyAcceptedAlgorithms +%s' %s", algs[len(algs)-1], shellQuote(fixer{acct: f.Account}.path("/etc/ssh/sshd_config"))))
 	if w := weakAlgorithm(algs[len(algs)-1]); w != "" {
 		fd = fd.WithWarning(w)
 	}
