@@ -11,7 +11,7 @@
 // and iptables-legacy-save (and the ip6tables twins; plain iptables-save
 // where the variant tools are missing), `ipset save`, `ufw status verbose`
 // when ufw's chains are loaded, and firewalld's zones through firewall-cmd
-// when it runs. Missing tools are skipped; failing ones (not root) are
+// when firewalld's rules are loaded (firewall-cmd is slow to start). Missing tools are skipped; failing ones (not root) are
 // listed in Facts.Sources and reported as firewall.uncertain, never
 // ignored.
 //
@@ -47,7 +47,10 @@
 // listings hide are modelled: "ip saddr" in an inet table, or "reject with
 // icmp type", implies the IPv4 family, even when negated; before conntrack
 // (ingress, prerouting below priority -200) a packet's ct state is
-// "invalid", after a notrack "untracked", otherwise "new". Two chains at
+// "invalid", after a notrack "untracked", otherwise "new". nft 1.0.6 lists
+// "meta nfproto ipv4 reject with tcp reset" without its family check
+// (the kernel keeps it); for such rules the check is read back from
+// `nft --debug=netlink list ruleset` (see nftbytecode.go). Two chains at
 // the same hook and priority run in the reverse order of their
 // registration, which no listing shows: where they would stop the packet
 // differently, the overall verdict is uncertain (each still blocks).

@@ -315,6 +315,14 @@ func TestRealFail2banBans(t *testing.T) {
 		if strings.Join(got, " ") != want {
 			t.Errorf("%s: bans %v\nwant %s", name, got, want)
 		}
+		for _, b := range rep.Bans() {
+			if b.Jail == "recidive" && name == "f2b-real-ipt" && strings.Join(b.Rule.SetNames(), ",") != "f2b-recidive" {
+				t.Errorf("recidive rule uses sets %v", b.Rule.SetNames())
+			}
+			if b.Jail == "sshd" && name == "f2b-real-nft" && strings.Join(b.Rule.SetNames(), ",") != "addr-set-sshd" {
+				t.Errorf("sshd rule uses sets %v", b.Rule.SetNames())
+			}
+		}
 		// Everyone else gets in: nothing for the firewall check to report.
 		for _, ev := range rep.Evaluations {
 			for _, c := range ev.Chains {

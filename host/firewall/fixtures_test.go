@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sshdoctor/sshdoctor/host"
@@ -24,6 +25,10 @@ func fixtureRunner(t testing.TB, name string) FixtureRunner {
 		"ip6tables-legacy-save": ".ip6tables-legacy.save",
 		"ipset save":            ".ipset.save",
 		"ufw status verbose":    ".ufw-status.txt",
+		// Captured from a real firewalld by TestFirewalldLab.
+		"firewall-cmd --get-default-zone":       ".firewalld-default-zone.txt",
+		"firewall-cmd --get-active-zones":       ".firewalld-active-zones.txt",
+		"firewall-cmd --zone=public --list-all": ".firewalld-public.txt",
 	}
 	r := FixtureRunner{}
 	found := false
@@ -37,6 +42,15 @@ func fixtureRunner(t testing.TB, name string) FixtureRunner {
 	}
 	if !found {
 		t.Fatalf("no fixture named %s in testdata", name)
+	}
+	if r["firewall-cmd --get-default-zone"].Stdout != "" {
+		r["firewall-cmd --state"] = FixtureOutput{Stdout: "running\n"}
+	} else {
+		for k := range r {
+			if strings.HasPrefix(k, "firewall-cmd") {
+				delete(r, k) // not installed
+			}
+		}
 	}
 	return r
 }

@@ -134,6 +134,17 @@ func (fw *Firewalld) ZoneFor(src netip.Addr, iif string) *FirewalldZone {
 }
 
 func gatherFirewalldLive(ctx context.Context, r host.Runner, f *Facts) *Firewalld {
+	// A running firewalld always shows in the rules (its nft table, or its
+	// iptables chains); firewall-cmd is slow to start, so ask it only then.
+	seen := hasChainPrefix(f.Rulesets, "INPUT_ZONES", "IN_")
+	for _, rs := range f.Rulesets {
+		for _, t := range rs.Tables {
+			seen = seen || t.Name == "firewalld"
+		}
+	}
+	if !seen {
+		return nil
+	}
 	out, err := r.Run(ctx, "firewall-cmd", "--state")
 	if strings.TrimSpace(string(out)) != "running" {
 		// Not installed, or installed and stopped (exit status 252).

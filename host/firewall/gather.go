@@ -45,6 +45,12 @@ type Source struct {
 	// Note says something worth knowing about it ("tables filter, raw
 	// are evaluated from iptables-save"). Empty when nothing.
 	Note string
+	// Covered is true when the source failed but another one shows the
+	// same rules: iptables-nft-save fails on native nft tables it cannot
+	// parse, while nft lists every nf_tables table (iptables-nft's own
+	// matches only as stubs, which make the verdict uncertain where they
+	// matter). Such a source is not Unreadable.
+	Covered bool
 }
 
 // Unreadable returns the sources that failed, for example because
@@ -52,7 +58,7 @@ type Source struct {
 func (f *Facts) Unreadable() []Source {
 	var out []Source
 	for _, s := range f.Sources {
-		if s.Err != "" {
+		if s.Err != "" && !s.Covered {
 			out = append(out, s)
 		}
 	}
@@ -85,7 +91,17 @@ func gatherLive(ctx context.Context, r host.Runner) *Facts {
 		} else {
 			rs.Source = "nft -j list ruleset"
 			nftRS = rs
-			f.Sources = append(f.Sources, Source{What: rs.Source, Backend: BackendNFT})
+			src := Source{What: rs.Source, Backend: BackendNFT}
+			if needsBytecode(rs) {
+				code, err := r.Run(ctx, "nft", "--debug=netlink", "list", "ruleset")
+				if err != nil {
+					applyHiddenFamilies(rs, nil)
+					src.Note = "its bytecode could not be read: " + err.Error()
+				} else {
+					applyHiddenFamilies(rs, parseNFTBytecode(code))
+				}
+			}
+			f.Sources = append(f.Sources, src)
 		}
 	} else if !errors.Is(err, host.ErrNotFound) {
 		f.Sources = append(f.Sources, Source{What: "nft -j list ruleset", Backend: BackendNFT, Err: err.Error()})
@@ -131,6 +147,14 @@ func gatherLive(ctx context.Context, r host.Runner) *Facts {
 				if rs := f.readIPT(cmd, out, err, fam); rs != nil {
 					ipt = append(ipt, rs)
 				}
+			}
+		}
+	}
+	if nftRS != nil {
+		for i, s := range f.Sources {
+			if s.Err != "" && strings.Contains(s.What, "tables-nft-save") {
+				f.Sources[i].Covered = true
+				f.Sources[i].Note = "its tables are evaluated from nft's view instead"
 			}
 		}
 	}

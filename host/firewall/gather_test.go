@@ -3,6 +3,7 @@ package firewall
 import (
 	"context"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
@@ -45,6 +46,29 @@ func TestGatherIncompatibleTableStaysWithNFT(t *testing.T) {
 	d, _ := decisionFor(t, f.Rulesets, Packet{Family: 4, Src: ap("192.0.2.66"), DPort: 22})
 	if d.Verdict != VerdictDrop || d.Rule == nil || d.Rule.Text != "ip saddr @blocked tcp dport 22 drop" {
 		t.Errorf("%s", d)
+	}
+}
+
+// iptables-nft-save gives up on native nft tables it cannot parse; nft's
+// view still has every nf_tables table, so nothing is unreadable.
+func TestGatherIPTablesNFTSaveFails(t *testing.T) {
+	r := fixtureRunner(t, "incompatible")
+	r["iptables-nft-save"] = FixtureOutput{Err: "Error: range with unknown payload base\niptables-nft-save v1.8.9 (nf_tables): Parsing nftables rule failed"}
+	f := gatherLive(context.Background(), r)
+	if bad := f.Unreadable(); len(bad) != 0 {
+		t.Errorf("unreadable %+v", bad)
+	}
+	if got := tableIDs(f.Rulesets); got != "nftables:ip filter" {
+		t.Errorf("rulesets %s", got)
+	}
+	var src Source
+	for _, s := range f.Sources {
+		if s.What == "iptables-nft-save" {
+			src = s
+		}
+	}
+	if !src.Covered || src.Err == "" || src.Note == "" {
+		t.Errorf("source %+v", src)
 	}
 }
 
@@ -107,6 +131,15 @@ func TestGatherFirewalld(t *testing.T) {
 		"firewall-cmd --zone=internal --list-all": {Stdout: "internal (active)\n  target: default\n  sources: 10.0.0.0/8\n  services: ssh mdns\n  ports: \n  rich rules: \n"},
 		"firewall-cmd --zone=public --list-all":   {Stdout: "public (active)\n  target: default\n  icmp-block-inversion: no\n  interfaces: eth0\n  sources: \n  services: dhcpv6-client\n  ports: 8080/tcp\n  rich rules: \n\trule family=\"ipv4\" source address=\"192.0.2.9\" reject\n"},
 	}
+	// Without firewalld's rules in the kernel, firewall-cmd is not asked.
+	if f := gatherLive(context.Background(), r); f.Firewalld != nil {
+		t.Errorf("firewalld without its rules: %+v", f.Firewalld)
+	}
+	nftOut, err := os.ReadFile("testdata/firewalld-nossh.nft.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r["nft -j list ruleset"] = FixtureOutput{Stdout: string(nftOut)}
 	f := gatherLive(context.Background(), r)
 	fw := f.Firewalld
 	if fw == nil || fw.DefaultZone != "public" || len(fw.Zones) != 2 {
@@ -126,7 +159,8 @@ func TestGatherFirewalld(t *testing.T) {
 			t.Errorf("zone for %s on %s: %v, want %s", tc.src, tc.iif, z, tc.zone)
 		}
 	}
-	if f := gatherLive(context.Background(), FixtureRunner{"firewall-cmd --state": {Stdout: "not running\n", Err: "exit status 252"}}); f.Firewalld != nil {
+	r["firewall-cmd --state"] = FixtureOutput{Stdout: "not running\n", Err: "exit status 252"}
+	if f := gatherLive(context.Background(), r); f.Firewalld != nil {
 		t.Errorf("stopped firewalld: %+v", f.Firewalld)
 	}
 }
@@ -158,5 +192,37 @@ func TestInspectPicksPackets(t *testing.T) {
 	rep = Inspect(context.Background(), live(FixtureRunner{}), f, Query{Ports: []uint16{22}})
 	if len(rep.Evaluations) != 2 || rep.Evaluations[1].Packet.String() != "TCP SYN from anywhere to this host port 22" {
 		t.Errorf("without ip: %v", rep.Evaluations)
+	}
+}
+
+// From a real firewalld (TestFirewalldLab): its nft table is followed with
+// nothing left uncertain, named firewalld, and fixed in its zone.
+func TestGatherRealFirewalld(t *testing.T) {
+	f := gatherFixture(t, "firewalld-nossh")
+	if f.Firewalld == nil || f.Firewalld.DefaultZone != "public" || len(f.Firewalld.Zones) != 1 ||
+		strings.Join(f.Firewalld.Zones[0].Services, " ") != "dhcpv6-client" {
+		t.Fatalf("firewalld %+v", f.Firewalld)
+	}
+	rep := Inspect(context.Background(), host.System{}, f, Query{Ports: []uint16{22}})
+	for _, ev := range rep.Evaluations {
+		var blocks int
+		for _, c := range ev.Chains {
+			for _, d := range c.Decisions {
+				if d.Verdict == VerdictUncertain {
+					t.Errorf("uncertain %s", d)
+				}
+				if d.Blocks() {
+					blocks++
+					a := rep.Allow(ev, c, d)
+					if c.Backend != BackendFirewalld || strings.Join(a.Commands, ";") != "firewall-cmd --zone=public --add-service=ssh" ||
+						strings.Join(a.Persist, ";") != "firewall-cmd --permanent --zone=public --add-service=ssh" {
+						t.Errorf("%s: %+v", c.Backend, a)
+					}
+				}
+			}
+		}
+		if blocks != 1 {
+			t.Errorf("%d blocks:\n%s", blocks, ev)
+		}
 	}
 }

@@ -102,6 +102,10 @@ type Rule struct {
 	sets []string // named sets and ipsets the rule uses
 }
 
+// SetNames returns the named sets (nft) or ipsets (iptables) the rule
+// uses; empty when none.
+func (r *Rule) SetNames() []string { return append([]string(nil), r.sets...) }
+
 // Manager names the ban tool that owns a rule, chain, table or set.
 type Manager struct {
 	// Tool is "fail2ban" or "sshguard".

@@ -111,6 +111,7 @@ func ParseNFTJSON(data []byte) (*Ruleset, error) {
 		r := &Rule{Chain: c, Handle: num(o["handle"]), Position: len(c.Rules) + 1, Comment: str(o["comment"])}
 		r.Exprs = p.rule(exprs)
 		r.Text = renderNFTRule(exprs, r.Comment)
+		r.sets = p.sets
 		setRefs[r] = p.sets
 		c.Rules = append(c.Rules, r)
 	}

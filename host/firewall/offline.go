@@ -46,11 +46,17 @@ var loadNFT = func(ctx context.Context, script []byte, ifaces []string) ([]byte,
 	// pasted into the script.
 	// A veth pair stands in where the dummy driver is missing; its peers
 	// get names no script uses.
+	// The bytecode listing follows the JSON, after a marker line (see
+	// nftbytecode.go).
 	const sh = `f=$1; shift; n=0; for i in "$@"; do n=$((n+1)); ip link add "$i" type dummy 2>/dev/null ||
-ip link add "$i" type veth peer name "sdpeer$n" 2>/dev/null; done; nft -f "$f" && nft -j list ruleset`
+ip link add "$i" type veth peer name "sdpeer$n" 2>/dev/null; done; nft -f "$f" && nft -j list ruleset &&
+echo && echo '` + bytecodeMarker + `' && nft --debug=netlink list ruleset`
 	args := append([]string{"--net", "sh", "-c", sh, "sh", tmp.Name()}, ifaces...)
 	return host.ExecRunner{}.Run(ctx, "unshare", args...)
 }
+
+// bytecodeMarker separates loadNFT's JSON from the bytecode listing.
+const bytecodeMarker = "--- sshdoctor: nft bytecode ---"
 
 // The saved rules an offline tree loads at boot, and the unit that loads them.
 var (
@@ -100,9 +106,17 @@ func gatherOffline(ctx context.Context, sys host.System) *Facts {
 			var out []byte
 			out, err = loadNFT(ctx, script, ifaces)
 			if err == nil {
+				js, code, hasCode := bytes.Cut(out, []byte(bytecodeMarker))
 				var rs *Ruleset
-				rs, err = ParseNFTJSON(out)
+				rs, err = ParseNFTJSON(js)
 				if err == nil {
+					if needsBytecode(rs) {
+						fams := map[string]int(nil)
+						if hasCode {
+							fams = parseNFTBytecode(code)
+						}
+						applyHiddenFamilies(rs, fams)
+					}
 					rs.Source = c.file
 					f.Rulesets = append(f.Rulesets, rs)
 				}

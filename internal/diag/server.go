@@ -324,6 +324,9 @@ func banEvidence(rep *firewall.Report) *bans.FirewallEvidence {
 		}
 		if b.Rule != nil {
 			mr.Handle, mr.Rule = b.Rule.Handle, b.Rule.Text
+			if sets := b.Rule.SetNames(); len(sets) > 0 {
+				mr.Set = sets[0]
+			}
 			if c := b.Rule.Chain; c != nil {
 				mr.Chain = c.Name
 				if c.Table != nil {
