@@ -26,6 +26,10 @@ const (
 	// KindManual is something sshdoctor will not do by itself: it shows the
 	// exact commands for a person to run.
 	KindManual Kind = "manual"
+	// KindNote changes nothing: it carries the summary and risk of an edit
+	// that is part of a shared step (several sshd_config edits become one
+	// validated write per file), so the plan still says who is affected.
+	KindNote Kind = "note"
 )
 
 // Step is one change of a plan. Steps are plain data so that the journal,
@@ -43,6 +47,10 @@ type Step struct {
 	Content []byte `json:"-"`
 	// Diff shows a KindWrite change for people; empty for new files.
 	Diff string `json:"diff,omitempty"`
+	// NoFollow refuses to act through a symbolic link at Path: for files a
+	// user controls (~/.ssh, authorized_keys), where root following a link
+	// swapped in after planning could change any file.
+	NoFollow bool `json:"no_follow,omitempty"`
 	// Mode, UID and GID are the wanted mode and owner (chmod, chown, mkdir,
 	// and new files); -1 keeps an id as it is.
 	Mode os.FileMode `json:"mode,omitempty"`
@@ -171,6 +179,8 @@ func (s Step) describe() string {
 		return fmt.Sprintf("install -d -m %04o -o %d -g %d %s\n", s.Mode.Perm(), s.UID, s.GID, shellQuote(s.Path))
 	case KindExec, KindManual:
 		return commandLine(s.Command) + "\n"
+	case KindNote:
+		return "(part of the sshd_config change below)\n"
 	}
 	return ""
 }

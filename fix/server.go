@@ -98,7 +98,7 @@ func PlanServer(findings []check.Finding, f *diag.ServerFacts, only []string) *P
 			continue
 		}
 		if needs && !slices.Contains(only, fd.Code) {
-			p.Skipped = append(p.Skipped, fmt.Sprintf("%s: %s; it changes who may log in, so sshdoctor fixes it only when asked: --only %s", fd.Code, fd.Detail, fd.Code))
+			p.Skipped = append(p.Skipped, fmt.Sprintf("%s: %s (This changes who may log in, so sshdoctor fixes it only when asked: --only %s.)", fd.Code, fd.Detail, fd.Code))
 			continue
 		}
 		if !ok {

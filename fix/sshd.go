@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -202,6 +203,29 @@ type HandshakeVerifier struct {
 	Addrs []netip.Addr
 	// Within is how long to keep trying; zero means 10s.
 	Within time.Duration
+}
+
+// VerifyAddrs picks the address a guarded change is verified on: the one
+// the current ssh session came in on (SSH_CONNECTION), so the check proves
+// what matters to the person at the keyboard; else an address of this
+// machine that is not loopback; else 127.0.0.1.
+func VerifyAddrs(sshConnection string) []netip.Addr {
+	if f := strings.Fields(sshConnection); len(f) == 4 {
+		if a, err := netip.ParseAddr(f[2]); err == nil {
+			return []netip.Addr{a.Unmap()}
+		}
+	}
+	if ifaddrs, err := net.InterfaceAddrs(); err == nil {
+		for _, x := range ifaddrs {
+			if p, err := netip.ParsePrefix(x.String()); err == nil {
+				a := p.Addr().Unmap()
+				if a.Is4() && !a.IsLoopback() && !a.IsLinkLocalUnicast() {
+					return []netip.Addr{a}
+				}
+			}
+		}
+	}
+	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}
 }
 
 // Verify implements Options.Verify.

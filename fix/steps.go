@@ -28,7 +28,7 @@ func (j *Journal) do(ctx context.Context, i int, o Options) error {
 				return err
 			}
 		}
-	case KindManual:
+	case KindManual, KindNote:
 		e.State = EntryDone
 		return j.save()
 	}
@@ -37,6 +37,15 @@ func (j *Journal) do(ctx context.Context, i int, o Options) error {
 		return err
 	}
 	fault("after-backup")
+	// chmod and chown never follow a link; other file steps only when the
+	// planner allowed it (sshd_config may be a link an admin made).
+	if s.NoFollow || s.Kind == KindChmod || s.Kind == KindChown {
+		if st, err := os.Lstat(s.Path); err == nil && st.Mode()&os.ModeSymlink != 0 {
+			e.State, e.Error = EntryFailed, "refusing to follow the symbolic link at "+s.Path
+			_ = j.save()
+			return errors.New(e.Error)
+		}
+	}
 	var err error
 	switch s.Kind {
 	case KindWrite:
@@ -53,7 +62,7 @@ func (j *Journal) do(ctx context.Context, i int, o Options) error {
 	case KindChmod:
 		err = os.Chmod(s.Path, s.Mode)
 	case KindChown:
-		err = os.Chown(s.Path, s.UID, s.GID)
+		err = os.Lchown(s.Path, s.UID, s.GID)
 	case KindMkdir:
 		if _, serr := os.Lstat(s.Path); serr == nil {
 			break

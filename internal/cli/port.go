@@ -77,7 +77,7 @@ func runPort(e *env, args []string) error {
 		return err
 	}
 	opts := fix.Options{StateDir: *stateDir, Log: e.stderr, ConfirmTimeout: time.Duration(confirmTimeout),
-		Validate: fix.SSHDValidator{Root: "/", Config: f.Config.File}.Validate, Verify: fix.HandshakeVerifier{}.Verify}
+		Validate: fix.SSHDValidator{Root: "/", Config: f.Config.File}.Validate, Verify: fix.HandshakeVerifier{Addrs: fix.VerifyAddrs(e.getenv("SSH_CONNECTION"))}.Verify}
 	pr := &portReport{Schema: report.Schema, Command: "port", Port: n, KeepOld: *keepOld, Ports: f.Ports}
 	phase := portPhase{Name: "add", Plan: nonNilSteps(plan.Steps), Manual: nonNilSteps(plan.Manual), Results: []fix.Result{}}
 	if !*asJSON {

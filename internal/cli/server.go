@@ -112,7 +112,7 @@ func runFixServer(e *env, sf serverFlags, only []string, apply, yes, asJSON bool
 	v := fix.SSHDValidator{Root: root, Config: f.Config.File}
 	opts.Validate = v.Validate
 	if f.Sys.Live {
-		opts.Verify = fix.HandshakeVerifier{}.Verify
+		opts.Verify = fix.HandshakeVerifier{Addrs: fix.VerifyAddrs(e.getenv("SSH_CONNECTION"))}.Verify
 	} else {
 		opts.ConfirmTimeout = 0 // nothing runs offline: nothing can cut a connection
 	}
