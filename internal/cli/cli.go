@@ -63,6 +63,7 @@ func commands() []command {
 		{"fix", "plan, and with --apply carry out, the fixes for findings", runFix},
 		{"port", "move sshd to another port without locking anyone out: port move N", runPort},
 		{"confirm", "keep a guarded change (run it from a new session)", runConfirm},
+		{"keys", "make, install and rotate SSH keys (keys new|install|rotate)", runKeys},
 		{"explain", "print the documentation of one finding code", runExplain},
 		{"version", "print the version", func(e *env, _ []string) error {
 			fmt.Fprintln(e.stdout, "sshdoctor", Version)
