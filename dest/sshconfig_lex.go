@@ -3,6 +3,8 @@ package dest
 import (
 	"errors"
 	"strings"
+
+	"github.com/sshdoctor/sshdoctor/internal/sshmatch"
 )
 
 // cursor is a position in a line for strdelim; null is C's NULL pointer,
@@ -101,61 +103,12 @@ func argvSplit(s string) ([]string, error) {
 // matchPattern matches s against a pattern with '*' and '?', byte by byte
 // and case-sensitively, as OpenSSH's match_pattern. It runs in O(len(s) *
 // len(p)) whatever the pattern.
-func matchPattern(s, p string) bool {
-	si, pi := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
-			si++
-			pi++
-		case star >= 0:
-			mark++
-			si, pi = mark, star+1
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
+func matchPattern(s, p string) bool { return sshmatch.Pattern(s, p) }
 
 // matchPatternList matches s against a comma-separated pattern list, as
 // OpenSSH's match_pattern_list: 1 for a match, -1 when a negated pattern
 // matches, 0 otherwise. With lower, patterns are lower-cased first.
-func matchPatternList(s, list string, lower bool) int {
-	got := 0
-	for list != "" {
-		neg := list[0] == '!'
-		if neg {
-			list = list[1:]
-		}
-		sub := list
-		if i := strings.IndexByte(list, ','); i >= 0 {
-			sub, list = list[:i], list[i+1:]
-		} else {
-			list = ""
-		}
-		if len(sub) >= 1023 {
-			return 0
-		}
-		if lower {
-			sub = asciiLower(sub)
-		}
-		if matchPattern(s, sub) {
-			if neg {
-				return -1
-			}
-			got = 1
-		}
-	}
-	return got
-}
+func matchPatternList(s, list string, lower bool) int { return sshmatch.PatternList(s, list, lower) }
 
 func asciiLower(s string) string {
 	for i := 0; i < len(s); i++ {

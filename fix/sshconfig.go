@@ -3,6 +3,8 @@ package fix
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sshdoctor/sshdoctor/internal/sshmatch"
 )
 
 // SetHostOption returns the ssh client configuration text with keyword set
@@ -166,27 +168,4 @@ func hostMayMatch(patterns []string, alias string) bool {
 }
 
 // globMatch is ssh's pattern matching: '*' any run, '?' one character.
-func globMatch(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
+func globMatch(pattern, s string) bool { return sshmatch.Pattern(s, pattern) }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sshdoctor/sshdoctor/internal/sshmatch"
+
 	"golang.org/x/crypto/ssh"
 )
 
@@ -188,32 +190,7 @@ func (e KnownHost) Matches(name string) bool {
 }
 
 // wildMatch is ssh's match_pattern: '*' matches any run, '?' one character.
-func wildMatch(pattern, s string) bool {
-	// Iterative matcher with backtracking on the last '*': linear in
-	// practice and safe against hostile patterns.
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
+func wildMatch(pattern, s string) bool { return sshmatch.Pattern(s, pattern) }
 
 // KnownHostsNames returns the names ssh looks up for a host key: the
 // HostKeyAlias or host name (with port when not 22), and, with CheckHostIP,

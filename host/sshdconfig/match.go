@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/sshdoctor/sshdoctor/internal/sshmatch"
 )
 
 // Conn describes a connection, for evaluating Match blocks: the -C of
@@ -158,30 +160,7 @@ func groupListMatch(groups []string, patterns string) bool {
 // any run of characters, '?' for one. It is match.c's match_pattern, done
 // with backtracking over the last '*' only, so that hostile patterns cost
 // linear time instead of exponential.
-func MatchPattern(s, pattern string) bool {
-	si, pi := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(pattern) && pattern[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case pi < len(pattern) && (pattern[pi] == '?' || pattern[pi] == s[si]):
-			si++
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(pattern) && pattern[pi] == '*' {
-		pi++
-	}
-	return pi == len(pattern)
-}
+func MatchPattern(s, pattern string) bool { return sshmatch.Pattern(s, pattern) }
 
 // MatchPatternList matches s against a comma-separated list of patterns,
 // each possibly negated with '!'. It returns 1 for a positive match, -1 when
@@ -189,28 +168,7 @@ func MatchPattern(s, pattern string) bool {
 // alone matches nobody, and excluding root takes "*,!root". With lower, the
 // patterns are compared in lower case (for host names).
 func MatchPatternList(s, patterns string, lower bool) int {
-	got := 0
-	for _, sub := range strings.Split(patterns, ",") {
-		neg := strings.HasPrefix(sub, "!")
-		if neg {
-			sub = sub[1:]
-		}
-		if len(sub) >= 1023 {
-			// match.c copies each pattern into a 1024-byte buffer and
-			// gives up on longer ones.
-			return 0
-		}
-		if lower {
-			sub = strings.ToLower(sub)
-		}
-		if MatchPattern(s, sub) {
-			if neg {
-				return -1
-			}
-			got = 1
-		}
-	}
-	return got
+	return sshmatch.PatternList(s, patterns, lower)
 }
 
 // AddrMatchList matches an address against a list of CIDR blocks and
@@ -219,80 +177,12 @@ func MatchPatternList(s, patterns string, lower bool) int {
 // match and -2 for a list that does not parse (an empty entry, or a network
 // with host bits set such as 10.1.2.3/8). An empty addr only validates the
 // list.
-func AddrMatchList(addr, list string) int {
-	var try netip.Addr
-	if addr != "" {
-		a, err := netip.ParseAddr(addr)
-		if err != nil {
-			return 0
-		}
-		try = a
-	}
-	ret := 0
-	for _, entry := range strings.Split(list, ",") {
-		neg := strings.HasPrefix(entry, "!")
-		if neg {
-			entry = entry[1:]
-		}
-		if entry == "" {
-			return -2
-		}
-		found := false
-		prefix, r := parseCIDR(entry)
-		switch r {
-		case -2:
-			return -2
-		case 0:
-			found = addr != "" && try.Is4() == prefix.Addr().Is4() && prefix.Contains(try.WithZone(""))
-		default:
-			found = addr != "" && MatchPattern(addr, entry)
-		}
-		if found {
-			if neg {
-				return -1
-			}
-			ret = 1
-		}
-	}
-	return ret
-}
+func AddrMatchList(addr, list string) int { return sshmatch.AddrList(addr, list) }
 
 // parseCIDR is addr_pton_cidr: 0 and the prefix for "a.b.c.d[/n]" or
 // "v6[/n]", -1 for something else (a wildcard pattern), -2 for a mask too
 // long for the family or host bits set.
-func parseCIDR(s string) (netip.Prefix, int) {
-	if len(s) >= 64 {
-		return netip.Prefix{}, -1
-	}
-	addrPart, maskPart, hasMask := strings.Cut(s, "/")
-	bits := -1
-	if hasMask {
-		if maskPart == "" || maskPart[0] < '0' || maskPart[0] > '9' {
-			return netip.Prefix{}, -1
-		}
-		n, err := strconv.ParseUint(maskPart, 10, 32)
-		if err != nil || n > 128 {
-			return netip.Prefix{}, -1
-		}
-		bits = int(n)
-	}
-	a, err := netip.ParseAddr(addrPart)
-	if err != nil {
-		return netip.Prefix{}, -1
-	}
-	a = a.WithZone("")
-	if bits < 0 {
-		bits = a.BitLen()
-	}
-	if bits > a.BitLen() {
-		return netip.Prefix{}, -2
-	}
-	p := netip.PrefixFrom(a, bits)
-	if p.Masked().Addr() != a {
-		return netip.Prefix{}, -2
-	}
-	return p, 0
-}
+func parseCIDR(s string) (netip.Prefix, int) { return sshmatch.ParseCIDR(s) }
 
 // a2port is misc.c's a2port: a number from 0 to 65535 or a service name
 // from the services database; -1 when neither.
