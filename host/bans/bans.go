@@ -211,6 +211,9 @@ type Options struct {
 	// also asks the fail2ban server for the ban times and the ignoreip of
 	// the jails that ban it. The zero Addr asks nothing more.
 	From netip.Addr
+	// Quick skips fail2ban-client (a slow-starting Python program) when the
+	// fail2ban server's socket is not there, so nothing could answer.
+	Quick bool
 	// SQLite runs the sqlite3 program of this machine to read fail2ban's
 	// database (offline trees included: it reads a file, it runs nothing
 	// of the inspected system). nil means host.ExecRunner{}.

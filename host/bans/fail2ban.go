@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -56,7 +57,7 @@ func gatherFail2ban(ctx context.Context, sys host.System, o Options) *Fail2ban {
 		f.DBFile = ""
 	}
 
-	if err := f.askServer(ctx, sys, o.From); err != nil {
+	if err := f.askServer(ctx, sys, o.From, o.Quick); err != nil {
 		f.ServerErr = err.Error()
 		f.readDatabase(ctx, sys, o.SQLite)
 	}
@@ -79,7 +80,12 @@ func (f *Fail2ban) jail(name string) *Jail {
 
 // askServer asks the running server for its jails and their bans. An
 // error means the server could not be asked.
-func (f *Fail2ban) askServer(ctx context.Context, sys host.System, from netip.Addr) error {
+func (f *Fail2ban) askServer(ctx context.Context, sys host.System, from netip.Addr, quick bool) error {
+	// fail2ban-client is a Python program that takes a third of a second
+	// to start: without the server's socket there is nobody to ask.
+	if quick && sys.Live && !socketExists(sys) {
+		return errors.New("fail2ban is not running (no /run/fail2ban/fail2ban.sock)")
+	}
 	out, err := sys.Command(ctx, "fail2ban-client", "status")
 	if err != nil {
 		return clientErr(err)
@@ -90,9 +96,17 @@ func (f *Fail2ban) askServer(ctx context.Context, sys host.System, from netip.Ad
 	}
 	f.Running = true
 	f.BanSource = SourceServer
-	if v, err := sys.Command(ctx, "fail2ban-client", "-V"); err == nil {
-		f.Version = strings.TrimSpace(string(v))
-	}
+	// The version is asked alongside the jails: each fail2ban-client costs
+	// a Python start-up.
+	version := make(chan string, 1)
+	go func() {
+		v, err := sys.Command(ctx, "fail2ban-client", "-V")
+		if err != nil {
+			v = nil
+		}
+		version <- strings.TrimSpace(string(v))
+	}()
+	defer func() { f.Version = <-version }()
 	if len(names) > MaxJails {
 		f.Problems = append(f.Problems, fmt.Sprintf("fail2ban runs %d jails; only the first %d were asked for their bans", len(names), MaxJails))
 		f.BansUnknown = fmt.Sprintf("only %d of %d jails were asked", MaxJails, len(names))
@@ -317,4 +331,16 @@ func clip(s string) string {
 		return s[:200] + "..."
 	}
 	return s
+}
+
+// socketExists reports whether fail2ban's server socket is there (the
+// default path; a custom "socket =" in fail2ban.conf is asked about anyway).
+func socketExists(sys host.System) bool {
+	for _, p := range []string{"/run/fail2ban/fail2ban.sock", "/var/run/fail2ban/fail2ban.sock"} {
+		if st, err := sys.Lstat(p); err == nil && st.Mode()&os.ModeSocket != 0 {
+			return true
+		}
+	}
+	b, err := sys.ReadFile("/etc/fail2ban/fail2ban.local")
+	return err == nil && strings.Contains(string(b), "socket")
 }

@@ -156,7 +156,7 @@ func Server(ctx context.Context, o ServerOptions) (*report.Report, *ServerFacts,
 	run("selinux", func() { f.SELinux = selinux.Gather(ctx, sys) })
 	run("firewall", func() { fwFacts = firewall.Gather(ctx, sys) })
 	run("bans", func() {
-		f.Bans = bans.Gather(ctx, sys, bans.Options{From: o.From})
+		f.Bans = bans.Gather(ctx, sys, bans.Options{From: o.From, Quick: true})
 		f.Wrappers = tcpwrappers.Gather(sys, "/usr/sbin/sshd")
 	})
 	wg.Wait()

@@ -77,3 +77,19 @@ func benchFile(b *testing.B) string {
 	}
 	return f
 }
+
+// BenchmarkServerInContainer is a full live `sshdoctor server --user root
+// --from CLIENT` inside a booted Debian 12 container: every inspector
+// (config with sshd -t/-T, systemd, sockets, journal, firewall, bans,
+// SELinux, the account and its keys). The target is ≤ 1 s.
+func BenchmarkServerInContainer(b *testing.B) {
+	lab.Require(b, "systemd-nspawn", "debootstrap")
+	p := lab.NewPair(b)
+	c := p.Server.Boot(b, lab.ContainerOptions{BindRO: []string{lab.Tool(b) + ":/usr/local/bin/sshdoctor"}})
+	for b.Loop() {
+		out, err := c.Exec(b.Context(), "/usr/local/bin/sshdoctor", "server", "--json", "--user", "root", "--from", p.Client.Addr4.String()).Output()
+		if err != nil && len(out) == 0 {
+			b.Fatalf("server: %v", err)
+		}
+	}
+}
