@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/sshdoctor/sshdoctor/internal/textdist"
 )
 
 // Severity is how bad a finding is. Only SeverityError makes a report fail.
@@ -133,7 +135,7 @@ func Similar(code string) []string {
 	}
 	var cands []cand
 	for _, d := range All() {
-		dist := levenshtein(code, d.Code)
+		dist := textdist.Levenshtein(code, d.Code)
 		prefix, _, _ := strings.Cut(d.Code, ".")
 		_, suffix, _ := strings.Cut(d.Code, ".")
 		switch {
@@ -154,24 +156,4 @@ func Similar(code string) []string {
 		out = append(out, c.code)
 	}
 	return out
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

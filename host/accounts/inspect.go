@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sshdoctor/sshdoctor/host"
+	"github.com/sshdoctor/sshdoctor/internal/textdist"
 )
 
 // The database files, as seen on the inspected system.
@@ -268,29 +269,9 @@ func nearMisses(user string, entries []PasswdEntry) []string {
 		if e.Compat {
 			continue
 		}
-		if strings.EqualFold(e.Name, user) || (len(user) > 2 && editDistance(e.Name, user) <= 2) {
+		if strings.EqualFold(e.Name, user) || (len(user) > 2 && textdist.Levenshtein(e.Name, user) <= 2) {
 			out = append(out, e.Name)
 		}
 	}
 	return out
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
