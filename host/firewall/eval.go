@@ -176,52 +176,94 @@ func Evaluate(rulesets []*Ruleset, pkt Packet) *Evaluation {
 	in := []state{{src: all}}
 	alive := all
 	bcs := baseChains(rulesets, pkt)
-	var group []*ChainResult // results of chains at the same hook and priority
-	flush := func() {
-		alive = overall(ev, group, alive)
-		group = nil
-	}
-	for i, bc := range bcs {
-		if i > 0 && (bc.chain.Hook != bcs[i-1].chain.Hook || bc.chain.Priority != bcs[i-1].chain.Priority) {
-			flush()
+	// Chains at the same hook and priority run in an order no listing
+	// shows: each is evaluated both with the state the group starts from
+	// and with the state the other chains leave (a notrack in one changes
+	// what "ct state" sees in the other). Where the two disagree, decide
+	// reports the addresses as uncertain instead of guessing an order.
+	for start := 0; start < len(bcs); {
+		end := start + 1
+		for end < len(bcs) && bcs[end].chain.Hook == bcs[start].chain.Hook && bcs[end].chain.Priority == bcs[start].chain.Priority {
+			end++
 		}
-		e := &evaluator{pkt: pkt, ct: ctFor(bc.chain), srcDeps: map[*Rule]bool{}}
-		outs := e.runChain(bc.chain, in, nil, 0)
-		for i := range outs {
-			if o := &outs[i]; o.verdict.Kind == VerdictReturn {
-				o.verdict = Verdict{Kind: bc.chain.Policy}
-				if o.verdict.Kind == "" {
-					o.verdict.Kind = VerdictAccept
+		groupIn := in
+		runs := make([][]outcome, end-start)
+		evs := make([]*evaluator, end-start)
+		for k, bc := range bcs[start:end] {
+			evs[k] = &evaluator{pkt: pkt, ct: ctFor(bc.chain), srcDeps: map[*Rule]bool{}}
+			runs[k] = evs[k].runChain(bc.chain, in, nil, 0)
+			var next []state
+			for _, o := range runs[k] {
+				next = append(next, state{src: o.st.src, untracked: o.st.untracked})
+			}
+			in = mergeStates(next)
+		}
+		if end-start > 1 && !sameStates(groupIn, in) {
+			for k, bc := range bcs[start:end] {
+				e := &evaluator{pkt: pkt, ct: ctFor(bc.chain), srcDeps: map[*Rule]bool{}}
+				runs[k] = append(runs[k], e.runChain(bc.chain, in, nil, 0)...)
+				if k == 0 {
+					// The first chain was run on groupIn above; this second
+					// run covers it being last.
+					continue
 				}
-				o.exit = &Position{Chain: o.chain, Before: o.rule}
-				o.rule, o.chain = nil, bc.chain
+				runs[k] = append(runs[k], e.runChain(bc.chain, groupIn, nil, 0)...)
 			}
 		}
-		if len(bc.assumed) > 0 {
+		var group []*ChainResult
+		for k, bc := range bcs[start:end] {
+			outs := runs[k]
 			for i := range outs {
-				outs[i].st.assumed = append(outs[i].st.assumed[:len(outs[i].st.assumed):len(outs[i].st.assumed)], bc.assumed...)
+				if o := &outs[i]; o.verdict.Kind == VerdictReturn {
+					o.verdict = Verdict{Kind: bc.chain.Policy}
+					if o.verdict.Kind == "" {
+						o.verdict.Kind = VerdictAccept
+					}
+					o.exit = &Position{Chain: o.chain, Before: o.rule}
+					o.rule, o.chain = nil, bc.chain
+				}
 			}
+			if len(bc.assumed) > 0 {
+				for i := range outs {
+					outs[i].st.assumed = append(outs[i].st.assumed[:len(outs[i].st.assumed):len(outs[i].st.assumed)], bc.assumed...)
+				}
+			}
+			res := &ChainResult{Chain: bc.chain, Backend: chainBackend(bc.chain), Decisions: decide(outs)}
+			if !pkt.Src.IsValid() {
+				res.SourceRules = evs[k].srcList
+			}
+			ev.Chains = append(ev.Chains, res)
+			group = append(group, res)
 		}
-		res := &ChainResult{Chain: bc.chain, Backend: chainBackend(bc.chain), Decisions: decide(outs)}
-		if !pkt.Src.IsValid() {
-			res.SourceRules = e.srcList
-		}
-		ev.Chains = append(ev.Chains, res)
-
-		// Every state goes on to the next chain as if this one had accepted
-		// it, so that each chain is judged on its own.
-		var next []state
-		for _, o := range outs {
-			next = append(next, state{src: o.st.src, untracked: o.st.untracked})
-		}
-		in = mergeStates(next)
-		group = append(group, res)
+		alive = overall(ev, group, alive)
+		start = end
 	}
-	flush()
 	if !alive.IsEmpty() {
 		ev.Overall = append(ev.Overall, Decision{Sources: alive, Verdict: VerdictAccept})
 	}
 	return ev
+}
+
+// sameStates reports whether two state lists carry the same sources and
+// tracking, whatever their order.
+func sameStates(a, b []state) bool {
+	key := func(ss []state) map[string]bool {
+		m := map[string]bool{}
+		for _, s := range ss {
+			m[fmt.Sprintf("%v|%v", s.src, s.untracked)] = true
+		}
+		return m
+	}
+	ka, kb := key(a), key(b)
+	if len(ka) != len(kb) {
+		return false
+	}
+	for k := range ka {
+		if !kb[k] {
+			return false
+		}
+	}
+	return true
 }
 
 // baseChain is a base chain on the way in, with what is assumed about it.

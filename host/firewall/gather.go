@@ -126,6 +126,9 @@ func gatherLive(ctx context.Context, r host.Runner) *Facts {
 		}
 		found := false
 		for _, cmd := range []string{prefix + "-nft-save", prefix + "-legacy-save"} {
+			if strings.HasSuffix(cmd, "-legacy-save") && !legacyTables(ctx, r, fam) {
+				continue
+			}
 			out, err := r.Run(ctx, cmd)
 			if errors.Is(err, host.ErrNotFound) {
 				continue
@@ -162,6 +165,20 @@ func gatherLive(ctx context.Context, r host.Runner) *Facts {
 	f.UFW = gatherUFWLive(ctx, r, f)
 	f.Firewalld = gatherFirewalldLive(ctx, r, f)
 	return f
+}
+
+// legacyTables reports whether the kernel holds legacy (x_tables) tables
+// for the family. Reading with iptables-legacy-save would otherwise load
+// the modules and create empty tables: a diagnosis must not change the
+// machine, even that way. /proc/net follows the namespace the command runs
+// in, so it is read through the runner.
+func legacyTables(ctx context.Context, r host.Runner, fam int) bool {
+	name := "/proc/net/ip_tables_names"
+	if fam == 6 {
+		name = "/proc/net/ip6_tables_names"
+	}
+	out, err := r.Run(ctx, "cat", name)
+	return err == nil && strings.TrimSpace(string(out)) != ""
 }
 
 func (f *Facts) readIPT(cmd string, out []byte, err error, fam int) *Ruleset {
