@@ -175,13 +175,3 @@ func around(cmd []string, finding, summary string) (Step, Step) {
 	post := Step{Finding: finding, Kind: KindExec, Command: cmd, Phase: PhaseServices, Summary: summary}
 	return pre, post
 }
-
-// wants reports whether code is among the findings with an error.
-func (sc *ServerContext) has(code string) bool {
-	for _, f := range sc.Findings {
-		if f.Code == code && f.Severity == check.SeverityError {
-			return true
-		}
-	}
-	return false
-}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"sync"
-	"time"
 )
 
 // tapConn sits between the SSH library and the socket. It replays what the
@@ -22,8 +21,6 @@ type tapConn struct {
 	tap      bytes.Buffer
 	tapLimit int
 	writes   int
-	lastRead time.Time
-	read     int64
 }
 
 func newTapConn(c net.Conn, replay, swallow []byte) *tapConn {
@@ -44,8 +41,6 @@ func (t *tapConn) Read(p []byte) (int, error) {
 	if n > 0 {
 		t.mu.Lock()
 		t.record(p[:n])
-		t.lastRead = time.Now()
-		t.read += int64(n)
 		t.mu.Unlock()
 	}
 	return n, err
@@ -81,11 +76,4 @@ func (t *tapConn) stream() []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]byte(nil), t.tap.Bytes()...)
-}
-
-// bytesRead returns how many bytes came from the socket (not the replay).
-func (t *tapConn) bytesRead() int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.read
 }

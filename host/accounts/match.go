@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"net/netip"
 	"strings"
 
 	"github.com/sshdoctor/sshdoctor/internal/sshmatch"
@@ -35,12 +34,6 @@ func asciiLower(s string) string { return sshmatch.ASCIILower(s) }
 // Addresses parse with Go's strict rules; glibc would also take legacy
 // IPv4 forms such as "10.1", which nobody writes in sshd_config.
 func AddrMatchList(addr, list string) int { return sshmatch.AddrList(addr, list) }
-
-// parseCIDR is addr_pton_cidr(): 0 and the prefix for "addr" or
-// "addr/len", -1 when s is not of that form (it is then a wildcard
-// pattern), -2 when it is but the length is out of range or host bits are
-// set.
-func parseCIDR(s string) (netip.Prefix, int) { return sshmatch.ParseCIDR(s) }
 
 // MatchHostAndIP is match_host_and_ip(): patterns (a comma list) against
 // the client's canonical host name and address. 1 means a match; 0 no

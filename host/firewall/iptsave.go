@@ -176,7 +176,6 @@ type iptRule struct {
 	proto  string // the -p protocol, lowercase; "" when none
 	module string // the -m module whose options follow
 	neg    bool   // a "!" before the next option
-	text   []string
 }
 
 func parseIPTRule(t *Table, line string, family int, ipsets map[string]*Set) error {

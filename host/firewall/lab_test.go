@@ -384,5 +384,3 @@ func (r nsRunner) Run(ctx context.Context, name string, args ...string) ([]byte,
 	}
 	return stdout.Bytes(), nil
 }
-
-func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

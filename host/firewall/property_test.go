@@ -26,12 +26,11 @@ import (
 var labPorts = []uint16{22, 2222, 8022} // listened on; port 9 is not
 
 type propCase struct {
-	idx     int
-	kind    string
-	nft     string
-	ipt     []iptCase
-	legacy  bool
-	loadErr string
+	idx    int
+	kind   string
+	nft    string
+	ipt    []iptCase
+	legacy bool
 }
 
 func (c *propCase) String() string {

@@ -37,9 +37,8 @@ func sshdProcesses(sys host.System) (procs []Process, other int, err error) {
 		}
 	}
 	type proc struct {
-		comm    string
-		ppid    int
-		cmdline string
+		comm string
+		ppid int
 	}
 	all := map[int]proc{}
 	for _, e := range entries {

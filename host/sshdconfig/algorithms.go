@@ -21,12 +21,6 @@ const (
 		"rsa-sha2-256,rsa-sha2-256-cert-v01@openssh.com," +
 		"rsa-sha2-512,rsa-sha2-512-cert-v01@openssh.com"
 
-	// allSigAlgorithms is sshkey_alg_list(0, 1, 1): plain signature
-	// algorithms, for CASignatureAlgorithms.
-	allSigAlgorithms = "ssh-ed25519,sk-ssh-ed25519@openssh.com,ecdsa-sha2-nistp256," +
-		"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ecdsa-sha2-nistp256@openssh.com," +
-		"webauthn-sk-ecdsa-sha2-nistp256@openssh.com,ssh-dss,ssh-rsa,rsa-sha2-256,rsa-sha2-512"
-
 	// DefaultKeyAlgorithms is KEX_DEFAULT_PK_ALG: the default of
 	// PubkeyAcceptedAlgorithms, HostbasedAcceptedAlgorithms and
 	// HostKeyAlgorithms. ssh-rsa (SHA-1) and DSA are not in it.
@@ -35,10 +29,6 @@ const (
 		"sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com," +
 		"rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com," +
 		"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," +
-		"sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
-
-	// defaultCASigAlgorithms is SSH_ALLOWED_CA_SIGALGS.
-	defaultCASigAlgorithms = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521," +
 		"sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
 
 	allCiphers = "3des-cbc,aes128-cbc,aes192-cbc,aes256-cbc,aes128-ctr,aes192-ctr,aes256-ctr," +

@@ -3,7 +3,6 @@ package sshdconfig
 import (
 	"fmt"
 	"net"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -178,11 +177,6 @@ func MatchPatternList(s, patterns string, lower bool) int {
 // with host bits set such as 10.1.2.3/8). An empty addr only validates the
 // list.
 func AddrMatchList(addr, list string) int { return sshmatch.AddrList(addr, list) }
-
-// parseCIDR is addr_pton_cidr: 0 and the prefix for "a.b.c.d[/n]" or
-// "v6[/n]", -1 for something else (a wildcard pattern), -2 for a mask too
-// long for the family or host bits set.
-func parseCIDR(s string) (netip.Prefix, int) { return sshmatch.ParseCIDR(s) }
 
 // a2port is misc.c's a2port: a number from 0 to 65535 or a service name
 // from the services database; -1 when neither.

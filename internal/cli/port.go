@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sshdoctor/sshdoctor/fix"
@@ -142,7 +143,7 @@ func runPort(e *env, args []string) error {
 	if _, f3, err := diag.Server(e.ctx, o); err == nil {
 		pr.Ports = f3.Ports
 	}
-	pr.OK = containsInt(pr.Ports, n)
+	pr.OK = slices.Contains(pr.Ports, n)
 	for _, ph := range pr.Phases {
 		if ph.Status != fix.StatusConfirmed && ph.Status != fix.StatusApplied {
 			pr.OK = false
@@ -196,13 +197,4 @@ func joinPorts(ps []int) string {
 		s += fmt.Sprint(p)
 	}
 	return s
-}
-
-func containsInt(l []int, n int) bool {
-	for _, x := range l {
-		if x == n {
-			return true
-		}
-	}
-	return false
 }

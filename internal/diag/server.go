@@ -207,7 +207,7 @@ func Server(ctx context.Context, o ServerOptions) (*report.Report, *ServerFacts,
 	// Checks: pure functions of the facts.
 	add := func(step string, fs []check.Finding) {
 		r.Findings = append(r.Findings, fs...)
-		r.Steps = append(r.Steps, report.Step{Name: step, Status: stepStatus(fs), MS: ms(times[step])})
+		r.Steps = append(r.Steps, report.Step{Name: step, Status: status(fs), MS: ms(times[step])})
 	}
 	add("config", check.SSHDConfig(&f.Config))
 	add("service", check.SSHDService(check.ServiceInput{Service: &f.Service, Sockets: &f.Sockets, Logs: &f.Logs, SELinux: &f.SELinux, Listen: listen}))
@@ -338,8 +338,6 @@ func banEvidence(rep *firewall.Report) *bans.FirewallEvidence {
 	}
 	return ev
 }
-
-func stepStatus(fs []check.Finding) string { return status(fs) }
 
 func serverOK(f *ServerFacts) string {
 	parts := []string{}
